@@ -1,0 +1,44 @@
+# Two commands do everything on a fresh machine:
+#   make demo   set up, then run the tour
+#   make test   set up, then lint and run the whole test suite
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: demo test lint bench dot clean
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# Graphviz's `dot` draws the computation graphs. Install it with the system package
+# manager when it is missing and we can; otherwise say exactly what to run.
+dot:
+	@command -v dot >/dev/null 2>&1 || { \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null; \
+	  elif command -v apt-get >/dev/null 2>&1 && command -v sudo >/dev/null 2>&1; then \
+	    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null; \
+	  elif command -v brew >/dev/null 2>&1; then \
+	    brew install graphviz; \
+	  else \
+	    echo "Graphviz's 'dot' is missing: install it with 'sudo apt-get install graphviz' (Debian/Ubuntu)," \
+	         "'brew install graphviz' (macOS) or from https://graphviz.org/download/"; exit 1; \
+	  fi; }
+
+demo: $(VENV)/.installed dot
+	$(PY) -m tinygrad_opt demo
+
+lint: $(VENV)/.installed
+	$(PY) -m ruff check .
+
+test: $(VENV)/.installed dot lint
+	$(PY) -m pytest
+
+bench: $(VENV)/.installed
+	$(PY) benchmarks/bench_engine.py
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .ruff_cache .hypothesis

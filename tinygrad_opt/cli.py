@@ -1,0 +1,54 @@
+"""The command line: `tinygrad-opt COMMAND ...`, the same as `python -m tinygrad_opt COMMAND ...`.
+
+Each command is a pair: a function that adds its arguments to a parser, and a
+function that runs it. Commands import what they need when they run, so
+`tinygrad-opt --help` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from tinygrad_opt import __version__
+
+
+def _demo_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--steps", type=int, default=60, help="training steps (default 60)")
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from tinygrad_opt.tour import first_steps
+
+    first_steps(steps=args.steps)
+    return 0
+
+
+# name -> (help, add arguments, run)
+COMMANDS = {
+    "demo": ("train a tiny model with the engine and watch its loss fall", _demo_arguments, _demo),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tinygrad-opt",
+        description="An autograd engine, neural-network layers and optimizers, written to be read.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (help_text, add_arguments, run) in COMMANDS.items():
+        command = commands.add_parser(name, help=help_text, description=help_text)
+        add_arguments(command)
+        command.set_defaults(run=run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    return args.run(args)
