@@ -1,8 +1,227 @@
-"""Tests for tinygrad_opt/engine.py."""
+"""Tests for tinygrad_opt/engine.py: every op's gradient against central differences,
+random expression graphs, micrograd's own examples, depth, memory and errors."""
 
-from tinygrad_opt import Value
+import gc
+import math
+import weakref
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tinygrad_opt import GradcheckError, Value, concatenate, gradcheck, no_grad, stack
+
+rng = np.random.default_rng(0)
 
 
+def tensor(*shape, low=-2.0, high=2.0, label=""):
+    return Value(rng.uniform(low, high, size=shape), label=label)
+
+
+# --------------------------------------------------------------------- gradients
+UNARY = {
+    "neg": (lambda x: -x, -2, 2),
+    "relu": (lambda x: x.relu(), -2, 2),
+    "tanh": (lambda x: x.tanh(), -2, 2),
+    "sigmoid": (lambda x: x.sigmoid(), -4, 4),
+    "exp": (lambda x: x.exp(), -2, 2),
+    "log": (lambda x: x.log(), 0.5, 3),
+    "sqrt": (lambda x: x.sqrt(), 0.5, 3),
+    "abs": (lambda x: x.abs(), -2, 2),
+    "square": (lambda x: x**2, -2, 2),
+    "cube": (lambda x: x**3, -2, 2),
+    "reciprocal": (lambda x: x**-1, 0.5, 2),
+    "power 1.5": (lambda x: x**1.5, 0.5, 2),
+}
+
+
+def away_from_kinks(value):
+    """relu and abs have no derivative at 0: keep test points clear of it."""
+    data = value.data
+    if type(data) is float:
+        value.data = data if abs(data) > 0.1 else 0.5
+    else:
+        data[np.abs(data) < 0.1] = 0.5
+    return value
+
+
+@pytest.mark.parametrize("name", UNARY)
+def test_unary_gradients_scalar(name):
+    f, low, high = UNARY[name]
+    for x in rng.uniform(low, high, size=5):
+        assert gradcheck(f, away_from_kinks(Value(float(x))))
+
+
+@pytest.mark.parametrize("name", UNARY)
+def test_unary_gradients_tensor(name):
+    f, low, high = UNARY[name]
+    assert gradcheck(f, away_from_kinks(tensor(3, 4, low=low, high=high)))
+
+
+BINARY = {
+    "+": lambda a, b: a + b,
+    "-": lambda a, b: a - b,
+    "*": lambda a, b: a * b,
+    "/": lambda a, b: a / b,
+}
+SHAPES = [((), ()), ((3,), (3,)), ((2, 3), (2, 3)), ((2, 3), (3,)), ((2, 1), (1, 3)),
+          ((4, 1, 3), (2, 1)), ((), (2, 3)), ((2, 3), ())]
+
+
+@pytest.mark.parametrize("op", BINARY)
+@pytest.mark.parametrize("shapes", SHAPES, ids=str)
+def test_binary_gradients_with_broadcasting(op, shapes):
+    a = Value(1.5) if shapes[0] == () else tensor(*shapes[0], low=0.5, high=2)
+    b = Value(-0.7) if shapes[1] == () else tensor(*shapes[1], low=0.5, high=2)
+    out = BINARY[op](a, b)
+    assert out.shape == np.broadcast_shapes(a.shape, b.shape)
+    assert gradcheck(BINARY[op], a, b)
+    assert a.grad.shape == a.shape if a.ndim else isinstance(a.grad, float)
+
+
+@pytest.mark.parametrize("op", BINARY)
+def test_numbers_and_arrays_on_either_side(op):
+    x = tensor(3, low=0.5, high=2)
+    c = np.array([1.5, 2.0, 3.0])
+    f = BINARY[op]
+    np.testing.assert_allclose(f(x, c).data, f(x.data, c))
+    np.testing.assert_allclose(f(c, x).data, f(c, x.data))
+    np.testing.assert_allclose(f(2.0, x).data, f(2.0, x.data))
+    assert gradcheck(lambda v: f(c, v) + f(v, 2), x)
+
+
+MATMUL_SHAPES = [((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 4)), ((2, 3), (3, 4)),
+                 ((5, 2, 3), (3, 4)), ((5, 2, 3), (5, 3, 4)), ((2, 3), (5, 3, 4))]
+
+
+@pytest.mark.parametrize("shapes", MATMUL_SHAPES, ids=str)
+def test_matmul_gradients(shapes):
+    a, b = tensor(*shapes[0]), tensor(*shapes[1])
+    np.testing.assert_allclose((a @ b).data, a.data @ b.data)
+    assert gradcheck(lambda a, b: a @ b, a, b)
+    constant = b.data.copy()
+    assert gradcheck(lambda a: a @ constant, a)  # an array on the right
+    left = a.data.copy()
+    assert gradcheck(lambda b: left @ b, b)  # an array on the left
+
+
+@pytest.mark.parametrize("reduction", ["sum", "mean", "max"])
+@pytest.mark.parametrize("axis", [None, 0, 1, -1, (0, 2)])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_reduction_gradients(reduction, axis, keepdims):
+    x = tensor(2, 3, 4)
+    out = getattr(x, reduction)(axis=axis, keepdims=keepdims)
+    np.testing.assert_allclose(out.data, getattr(np, reduction)(x.data, axis=axis, keepdims=keepdims))
+    assert gradcheck(lambda v: getattr(v, reduction)(axis=axis, keepdims=keepdims), x)
+
+
+def test_max_shares_the_gradient_among_ties():
+    x = Value([1.0, 3.0, 3.0, 2.0])
+    x.max().backward()
+    np.testing.assert_array_equal(x.grad, [0, 0.5, 0.5, 0])
+
+
+def test_shape_operations():
+    x = tensor(2, 3, 4)
+    assert x.reshape(6, 4).shape == (6, 4) and x.reshape((4, 6)).shape == (4, 6)
+    assert x.transpose().shape == (4, 3, 2) and x.transpose(1, 0, 2).shape == (3, 2, 4)
+    assert tensor(2, 5).T.shape == (5, 2)
+    for f in [lambda v: v.reshape(4, -1), lambda v: v.transpose(2, 0, 1), lambda v: v.T * v.T]:
+        assert gradcheck(f, x)
+
+
+def test_indexing_with_ints_slices_and_integer_arrays():
+    scores = tensor(4, 3)
+    labels = np.array([2, 0, 2, 1])
+    picked = scores[np.arange(4), labels]  # the score of each row's class
+    np.testing.assert_array_equal(picked.data, scores.data[np.arange(4), labels])
+    for index in [1, (1, 2), slice(1, 3), (slice(None), 0), np.array([0, 0, 3]), (np.arange(4), labels)]:
+        assert gradcheck(lambda v, i=index: v[i] * v[i], scores)
+    x = Value([1.0, 2.0, 3.0])
+    x[np.array([0, 0, 2])].sum().backward()  # a repeated index gets the gradient twice
+    np.testing.assert_array_equal(x.grad, [2, 0, 1])
+
+
+@pytest.mark.parametrize("axis", [-1, 0])
+def test_softmax_and_log_softmax(axis):
+    x = tensor(3, 4)
+    expected = np.exp(x.data) / np.exp(x.data).sum(axis=axis, keepdims=True)
+    np.testing.assert_allclose(x.softmax(axis).data, expected)
+    np.testing.assert_allclose(x.log_softmax(axis).data, np.log(expected))
+    assert gradcheck(lambda v: v.softmax(axis), x)
+    assert gradcheck(lambda v: v.log_softmax(axis), x)
+
+
+def test_softmax_is_finite_at_extreme_logits():
+    x = Value([[1000.0, -1000.0, 0.0], [-1000.0, -1000.0, -1000.0]])
+    for out in [x.softmax(), x.log_softmax()]:
+        out.backward(np.ones((2, 3)))
+        assert np.all(np.isfinite(out.data)) and np.all(np.isfinite(x.grad))
+    np.testing.assert_allclose(x.softmax().data[0], [1, 0, 0])
+    np.testing.assert_allclose(x.log_softmax().data[0], [0, -2000, -1000])
+    np.testing.assert_allclose(x.softmax().data[1], [1 / 3] * 3)
+
+
+def test_stack_and_concatenate():
+    a, b = tensor(2, 3), tensor(2, 3)
+    np.testing.assert_array_equal(stack([a, b], axis=1).data, np.stack([a.data, b.data], axis=1))
+    np.testing.assert_array_equal(concatenate([a, b], axis=0).data, np.concatenate([a.data, b.data]))
+    assert gradcheck(lambda a, b: stack([a, b * b], axis=-1), a, b)
+    assert gradcheck(lambda a, b: concatenate([a, b * b, a], axis=1), a, b)
+    s, t = Value(2.0), Value(-1.0)  # scalars stack into a vector
+    assert gradcheck(lambda s, t: stack([s, t * s, 3.0]) * np.array([1.0, 2.0, 3.0]), s, t)
+
+
+def test_scalar_times_tensor_gives_the_scalar_the_summed_gradient():
+    w = Value(2.0)
+    x = Value([1.0, 2.0, 3.0])
+    (w * x).sum().backward()
+    assert isinstance(w.grad, float) and w.grad == 6.0
+    np.testing.assert_array_equal(x.grad, [2.0, 2.0, 2.0])
+
+
+# --------------------------------------------------------- random expression graphs
+SAFE_UNARY = [lambda v: v.tanh(), lambda v: v.sigmoid(), lambda v: v * v, lambda v: (v * v + 1).log(),
+              lambda v: (v * v + 0.5).sqrt(), lambda v: -v, lambda v: (v * 0.5).exp(),
+              lambda v: 1 / (v * v + 1)]
+SAFE_BINARY = [lambda a, b: a + b, lambda a, b: a - b, lambda a, b: a * b, lambda a, b: a / (b * b + 1)]
+
+
+@st.composite
+def expression_graphs(draw):
+    """A random program over three inputs: each step applies an op to earlier results."""
+    steps = draw(st.lists(st.tuples(st.booleans(), st.integers(0, 7), st.integers(0, 99), st.integers(0, 99)),
+                          min_size=1, max_size=12))
+    values = draw(st.lists(st.floats(-2, 2), min_size=3, max_size=3))
+    return steps, values
+
+
+def run_program(steps, *inputs):
+    nodes = list(inputs)
+    for binary, op, i, j in steps:
+        a, b = nodes[i % len(nodes)], nodes[j % len(nodes)]
+        nodes.append(SAFE_BINARY[op % 4](a, b) if binary else SAFE_UNARY[op](a))
+    return nodes[-1] + 0.1 * nodes[-2]
+
+
+@settings(max_examples=60, deadline=None)
+@given(expression_graphs())
+def test_random_scalar_graphs_match_central_differences(program):
+    steps, values = program
+    inputs = [Value(v) for v in values]
+    assert gradcheck(lambda *xs: run_program(steps, *xs), *inputs, atol=1e-4, rtol=1e-3)
+
+
+@settings(max_examples=30, deadline=None)
+@given(expression_graphs(), st.sampled_from([(3,), (2, 3)]))
+def test_random_tensor_graphs_match_central_differences(program, shape):
+    steps, values = program
+    inputs = [Value(np.full(shape, v) + rng.uniform(-0.3, 0.3, shape)) for v in values]
+    assert gradcheck(lambda *xs: run_program(steps, *xs).sum(), *inputs, atol=1e-4, rtol=1e-3)
+
+
+# ------------------------------------------------------------------ micrograd
 def test_micrograd_readme_example():
     a = Value(-4.0)
     b = Value(2.0)
@@ -20,3 +239,202 @@ def test_micrograd_readme_example():
     assert round(g.data, 4) == 24.7041
     assert round(a.grad, 4) == 138.8338
     assert round(b.grad, 4) == 645.5773
+
+
+def sanity_expression(x):  # the expression of micrograd's test/test_engine.py::test_sanity_check
+    z = 2 * x + 2 + x
+    q = z.relu() + z * x
+    h = (z * z).relu()
+    return h + q + q * x
+
+
+def micrograd_sanity_check(value_type):
+    x = value_type(-4.0)
+    y = sanity_expression(x)
+    y.backward()
+    return x, y
+
+
+def micrograd_more_ops_expression(a, b):  # micrograd's test/test_engine.py::test_more_ops
+    c = a + b
+    d = a * b + b**3
+    c += c + 1
+    c += 1 + c + (-a)
+    d += d * 2 + (b + a).relu()
+    d += 3 * d + (b - a).relu()
+    e = c - d
+    f = e**2
+    g = f / 2.0
+    g += 10.0 / f
+    return g
+
+
+def micrograd_more_ops(value_type):
+    a, b = value_type(-4.0), value_type(2.0)
+    g = micrograd_more_ops_expression(a, b)
+    g.backward()
+    return a, b, g
+
+
+def test_micrograd_engine_tests_by_hand():
+    x, y = micrograd_sanity_check(Value)
+    # z = 3x + 2 = -10, q = relu(z) + z x = 40, h = relu(z^2) = 100, y = h + q + q x = -20
+    # dy/dx = dh/dx + (1 + x) dq/dx + q, with dh/dx = 2z * 3 = -60, dq/dx = 3x + z = -22 (z < 0)
+    assert y.data == -20.0
+    assert x.grad == -60 + (1 - 4) * -22 + 40
+    assert gradcheck(sanity_expression, Value(-4.0))
+    assert gradcheck(micrograd_more_ops_expression, Value(-4.0), Value(2.0))
+
+
+def test_micrograd_engine_tests_give_micrograds_numbers():
+    micrograd = pytest.importorskip("micrograd.engine")
+    for ours, theirs in [(micrograd_sanity_check(Value), micrograd_sanity_check(micrograd.Value)),
+                         (micrograd_more_ops(Value), micrograd_more_ops(micrograd.Value))]:
+        for mine, reference in zip(ours, theirs, strict=True):
+            assert mine.data == pytest.approx(reference.data, rel=1e-12)
+            assert mine.grad == pytest.approx(reference.grad, rel=1e-12)
+
+
+def test_micrograd_names_and_repr():
+    a, b = Value(2.0), Value(3.0)
+    c = a * b
+    assert c._op == "*" and set(c._prev) == {a, b}
+    assert (a + b)._op == "+" and (a**2)._op == "**2" and a.relu()._op == "ReLU"
+    assert repr(Value(2.0)) == "Value(data=2.0, grad=0.0)"
+    assert repr(Value(2.0, label="w")) == "Value(data=2.0, grad=0.0, label='w')"
+    assert repr(Value([1.0, 2.0])) == "Value(data=[1., 2.], grad=[0., 0.])"
+    assert repr(Value(np.zeros((10, 10), np.float32))) == "Value(shape=(10, 10), dtype=float32)"
+
+
+# ----------------------------------------------------------- backward semantics
+def test_gradients_accumulate_across_backward_calls_until_zeroed():
+    x = Value(3.0)
+    y = x * x
+    y.backward()
+    y.backward()
+    assert x.grad == 12.0  # 2 * dy/dx: leaves accumulate
+    assert y.grad == 1.0  # the output is not doubled
+    x.zero_grad()
+    (x * x).backward()
+    assert x.grad == 6.0
+
+
+def test_a_node_used_many_times_gets_the_summed_gradient():
+    x = Value(2.0)
+    y = x + x * x + x * 3.0  # dy/dx = 1 + 2x + 3
+    y.backward()
+    assert x.grad == 8.0
+
+
+def test_backward_of_a_non_scalar_needs_a_gradient():
+    x = Value([1.0, 2.0])
+    with pytest.raises(ValueError, match=r"single-element output, got shape \(2,\)"):
+        (x * 2).backward()
+    (x * 2).backward(np.array([1.0, 10.0]))
+    np.testing.assert_array_equal(x.grad, [2.0, 20.0])
+    with pytest.raises(ValueError, match=r"shape \(2,\), got \(3,\)"):
+        (x * 2).backward(np.ones(3))
+
+
+def test_a_million_deep_chain_backpropagates():
+    x = Value(0.5)
+    y = x
+    for _ in range(1_000_000):
+        y = y * 1.0000001
+    y.backward()
+    assert x.grad == pytest.approx(1.0000001**1_000_000, rel=1e-9)
+    del y  # freeing the chain must not overflow the C stack either
+
+
+def test_a_dropped_graph_is_freed_without_the_cyclic_collector():
+    gc.collect()
+    gc.disable()
+    try:
+        w = Value(np.ones((3, 3)))
+        out = (w @ Value(np.ones(3))).tanh().sum() * Value(2.0)
+        out.backward()
+        middle = weakref.ref(out._prev[0])
+        root = weakref.ref(out)
+        del out
+        assert root() is None and middle() is None  # freed by reference counting alone
+    finally:
+        gc.enable()
+
+
+def test_no_grad_records_no_parents_and_detach_cuts_history():
+    x = Value(2.0)
+    with no_grad():
+        y = x * x + 1
+    assert y.data == 5.0 and y._prev == ()
+    z = (x * x).detach() * x
+    z.backward()
+    assert x.grad == 4.0  # only through the last factor
+    assert (x * x)._prev  # recording is back on after the block
+
+
+def test_float32_stays_float32():
+    w = Value(np.ones((3, 2), dtype=np.float32))
+    x = Value(np.full((4, 3), 0.5, dtype=np.float32))
+    out = ((x @ w).tanh() * 2.0 + 1).log_softmax().mean() / 3
+    out.backward()
+    assert out.dtype == np.float32 and w.grad.dtype == np.float32 and w.dtype == np.float32
+    assert Value([1, 2]).dtype == np.float64 and Value(np.arange(3)).dtype == np.float64
+
+
+def test_inspection():
+    x = Value(np.zeros((2, 3)))
+    assert (x.shape, x.ndim, x.size) == ((2, 3), 2, 6)
+    assert Value(3.0).shape == () and Value(3.0).item() == 3.0
+    assert Value([[4.0]]).item() == 4.0
+    with pytest.raises(ValueError, match="single-element"):
+        x.item()
+
+
+# --------------------------------------------------------------------- errors
+def test_errors_name_the_shapes_and_types():
+    with pytest.raises(ValueError, match=r"@ cannot multiply shapes \(2, 3\) and \(4, 5\)"):
+        tensor(2, 3) @ tensor(4, 5)
+    with pytest.raises(ValueError, match=r"\+ cannot broadcast shapes \(2, 3\) and \(4,\)"):
+        tensor(2, 3) + tensor(4)
+    with pytest.raises(ValueError, match=r"shapes \(\) and \(3,\)"):
+        Value(2.0) @ tensor(3)
+    with pytest.raises(TypeError, match="str"):
+        Value(1.0) + "a"
+    with pytest.raises(TypeError, match="str"):
+        Value("a")
+    with pytest.raises(TypeError, match="number exponent, got Value"):
+        Value(2.0) ** Value(2.0)
+    with pytest.raises(ValueError, match=r"cannot reshape a Value of shape \(2, 3\) into \(4,\)"):
+        tensor(2, 3).reshape(4)
+
+
+@pytest.mark.parametrize("op", ["log", "sqrt"])
+def test_log_and_sqrt_of_negative_numbers_raise(op):
+    with pytest.raises(ValueError, match=rf"{op} needs inputs >= 0, got -2.0"):
+        getattr(Value(-2.0), op)()
+    with pytest.raises(ValueError, match=rf"{op} needs inputs >= 0, got -3.0"):
+        getattr(Value([1.0, -3.0, -4.0]), op)()
+    with pytest.raises(ValueError, match="fractional power"):
+        Value(-2.0) ** 0.5
+
+
+def test_edges_of_the_domain_follow_ieee():
+    assert Value(0.0).log().data == -math.inf
+    x = Value([0.0, 1.0])
+    x.log().sum().backward()
+    np.testing.assert_array_equal(x.grad, [math.inf, 1.0])
+    assert (Value(1.0) / 0.0).data == math.inf
+    assert (Value(0.0) ** -1).data == math.inf
+    assert Value(800.0).exp().data == math.inf and Value(-800.0).sigmoid().data == 0.0
+
+
+# ------------------------------------------------------------------- gradcheck
+def test_gradcheck_names_the_worst_element_of_a_wrong_gradient():
+    def wrong_square(v):
+        out = v * v
+        out._backward = lambda node, grad: node._prev[0]._accumulate(grad * 3)  # claims d(x^2)/dx = 3
+        return out.sum()
+
+    x = Value([0.0, 1.5, 10.0], label="x")
+    with pytest.raises(GradcheckError, match=r"input 0 \('x'\) at index \(2,\): backward gives 3.0"):
+        gradcheck(wrong_square, x)

@@ -1,0 +1,181 @@
+"""The engine on micrograd's own demo workload, beside micrograd and PyTorch in the same run.
+
+Workload (micrograd's demo.ipynb): an MLP(2, [16, 16, 1]) with ReLU on 100 two-moons
+points, max-margin loss + 1e-4 * sum(p^2), full batch, then backward and an SGD step.
+Three of ours -- the scalar path (one Value a number, as micrograd) and the tensor
+path (one Value a matrix) -- and the peers that are installed: micrograd 0.1.0 from
+PyPI and PyTorch on the CPU. Runs are interleaved so machine noise hits all alike.
+
+    python benchmarks/bench_engine.py [--rounds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import random
+import statistics
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from tinygrad_opt.engine import Value
+
+
+def two_moons(n: int = 100, noise: float = 0.1, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    angle = rng.uniform(0, np.pi, n)
+    upper = np.arange(n) < n // 2
+    x = np.where(upper, np.cos(angle), 1 - np.cos(angle))
+    y = np.where(upper, np.sin(angle), 0.5 - np.sin(angle))
+    points = np.stack([x, y], axis=1) + noise * rng.standard_normal((n, 2))
+    return points, np.where(upper, -1.0, 1.0)
+
+
+def scalar_mlp(value_type: type, sizes: list[int], seed: int = 1337) -> list[list[tuple[list, object]]]:
+    """micrograd's MLP as plain lists: layers of neurons of (weights, bias)."""
+    random.seed(seed)
+    return [
+        [([value_type(random.uniform(-1, 1)) for _ in range(nin)], value_type(0)) for _ in range(nout)]
+        for nin, nout in zip(sizes[:-1], sizes[1:], strict=True)
+    ]
+
+
+def scalar_step(
+    value_type: type, model: list, points: np.ndarray, labels: np.ndarray
+) -> Callable[[], object]:
+    """One training step of micrograd's demo, written once for any scalar Value type."""
+    params = [p for layer in model for weights, bias in layer for p in [*weights, bias]]
+    inputs = [[value_type(float(a)) for a in row] for row in points]
+
+    def step() -> int:
+        scores = []
+        for x in inputs:
+            for depth, layer in enumerate(model):
+                last = depth == len(model) - 1
+                out = [sum((wi * xi for wi, xi in zip(w, x, strict=True)), b) for w, b in layer]
+                x = out if last else [o.relu() for o in out]
+            scores.append(x[0])
+        losses = [(1 + -float(yi) * si).relu() for yi, si in zip(labels, scores, strict=True)]
+        loss = sum(losses) * (1.0 / len(losses)) + 1e-4 * sum(p * p for p in params)
+        for p in params:
+            p.grad = 0
+        loss.backward()
+        for p in params:
+            p.data -= 0.01 * p.grad
+        return loss
+    return step
+
+
+def _count_nodes(root: object) -> int:
+    seen, stack = {id(root)}, [root]
+    while stack:
+        for child in stack.pop()._prev:
+            if id(child) not in seen:
+                seen.add(id(child))
+                stack.append(child)
+    return len(seen)
+
+
+def tensor_step(points: np.ndarray, labels: np.ndarray, seed: int = 1337) -> Callable[[], object]:
+    rng = np.random.default_rng(seed)
+    sizes = [2, 16, 16, 1]
+    weights = [Value(rng.uniform(-1, 1, (a, b))) for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
+    biases = [Value(np.zeros(b)) for b in sizes[1:]]
+    params = weights + biases
+    x_in = Value(points)
+
+    def step() -> int:
+        x = x_in
+        for i, (w, b) in enumerate(zip(weights, biases, strict=True)):
+            x = x @ w + b
+            if i < len(weights) - 1:
+                x = x.relu()
+        margins = (1 - labels * x.reshape(-1)).relu()
+        loss = margins.mean() + 1e-4 * sum((p * p).sum() for p in params)
+        for p in params:
+            p.zero_grad()
+        loss.backward()
+        for p in params:
+            p.data -= 0.01 * p.grad
+        return loss
+    return step
+
+
+def torch_step(points: np.ndarray, labels: np.ndarray) -> Callable[[], object] | None:
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.manual_seed(1337)
+    sizes = [2, 16, 16, 1]
+    weights = [torch.empty(a, b, dtype=torch.float64).uniform_(-1, 1).requires_grad_()
+               for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
+    biases = [torch.zeros(b, dtype=torch.float64, requires_grad=True) for b in sizes[1:]]
+    params = weights + biases
+    x_in, y = torch.from_numpy(points), torch.from_numpy(labels)
+    optimizer = torch.optim.SGD(params, lr=0.01)
+
+    def step() -> int:
+        x = x_in
+        for i, (w, b) in enumerate(zip(weights, biases, strict=True)):
+            x = x @ w + b
+            if i < len(weights) - 1:
+                x = x.relu()
+        loss = (1 - y * x.reshape(-1)).relu().mean() + 1e-4 * sum((p * p).sum() for p in params)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return None
+    return step
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5, help="timed steps of each contender")
+    args = parser.parse_args()
+    points, labels = two_moons()
+    contenders: dict[str, Callable[[], object]] = {
+        "tinygrad_opt scalar": scalar_step(Value, scalar_mlp(Value, [2, 16, 16, 1]), points, labels),
+        "tinygrad_opt tensor": tensor_step(points, labels),
+    }
+    try:
+        from micrograd.engine import Value as MicrogradValue
+        contenders["micrograd 0.1.0"] = scalar_step(
+            MicrogradValue, scalar_mlp(MicrogradValue, [2, 16, 16, 1]), points, labels)
+    except ImportError:
+        print("micrograd is not installed (pip install micrograd==0.1.0): left out")
+    peer = torch_step(points, labels)
+    if peer is None:
+        print("PyTorch is not installed: left out")
+    else:
+        contenders["PyTorch CPU"] = peer
+
+    times: dict[str, list[float]] = {name: [] for name in contenders}
+    nodes: dict[str, int] = {}
+    for name, step in contenders.items():  # warm-up, and count the graph's nodes
+        loss = step()
+        nodes[name] = _count_nodes(loss) if loss is not None else 0
+    for _ in range(args.rounds):
+        for name, step in contenders.items():
+            inner = 1 if "tensor" not in name and "PyTorch" not in name else 200
+            gc.collect()
+            start = time.perf_counter()
+            for _ in range(inner):
+                step()
+            times[name].append((time.perf_counter() - start) / inner)
+
+    median = {name: statistics.median(t) for name, t in times.items()}
+    print(f"micrograd's demo step: MLP(2, [16, 16, 1]), 100 points, median of {args.rounds} rounds")
+    print(f"{'contender':<22}{'graph nodes':>12}{'ms / step':>12}{'vs micrograd':>14}{'vs PyTorch':>12}")
+    for name, seconds in median.items():
+        vs_micrograd = median.get("micrograd 0.1.0", float("nan")) / seconds
+        vs_torch = median.get("PyTorch CPU", float("nan")) / seconds
+        print(f"{name:<22}{nodes[name] or '':>12}{seconds * 1e3:>12.3f}"
+              f"{vs_micrograd:>13.1f}x{vs_torch:>11.2f}x")
+    print("(ratios are speed-ups: peer time / our time; > 1 means we are faster)")
+
+
+if __name__ == "__main__":
+    main()
