@@ -131,50 +131,59 @@ def torch_step(points: np.ndarray, labels: np.ndarray) -> Callable[[], object] |
     return step
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5, help="timed steps of each contender")
-    args = parser.parse_args()
-    points, labels = two_moons()
-    contenders: dict[str, Callable[[], object]] = {
-        "tinygrad_opt scalar": scalar_step(Value, scalar_mlp(Value, [2, 16, 16, 1]), points, labels),
-        "tinygrad_opt tensor": tensor_step(points, labels),
-    }
-    try:
-        from micrograd.engine import Value as MicrogradValue
-        contenders["micrograd 0.1.0"] = scalar_step(
-            MicrogradValue, scalar_mlp(MicrogradValue, [2, 16, 16, 1]), points, labels)
-    except ImportError:
-        print("micrograd is not installed (pip install micrograd==0.1.0): left out")
-    peer = torch_step(points, labels)
-    if peer is None:
-        print("PyTorch is not installed: left out")
-    else:
-        contenders["PyTorch CPU"] = peer
-
+def interleaved(contenders: dict[str, Callable[[], object]], rounds: int, inner: int) -> dict[str, float]:
+    """Median seconds per step of each contender, their runs taking turns."""
     times: dict[str, list[float]] = {name: [] for name in contenders}
-    nodes: dict[str, int] = {}
-    for name, step in contenders.items():  # warm-up, and count the graph's nodes
-        loss = step()
-        nodes[name] = _count_nodes(loss) if loss is not None else 0
-    for _ in range(args.rounds):
+    for _ in range(rounds):
         for name, step in contenders.items():
-            inner = 1 if "tensor" not in name and "PyTorch" not in name else 200
             gc.collect()
             start = time.perf_counter()
             for _ in range(inner):
                 step()
             times[name].append((time.perf_counter() - start) / inner)
+    return {name: statistics.median(t) for name, t in times.items()}
 
-    median = {name: statistics.median(t) for name, t in times.items()}
-    print(f"micrograd's demo step: MLP(2, [16, 16, 1]), 100 points, median of {args.rounds} rounds")
-    print(f"{'contender':<22}{'graph nodes':>12}{'ms / step':>12}{'vs micrograd':>14}{'vs PyTorch':>12}")
-    for name, seconds in median.items():
-        vs_micrograd = median.get("micrograd 0.1.0", float("nan")) / seconds
-        vs_torch = median.get("PyTorch CPU", float("nan")) / seconds
-        print(f"{name:<22}{nodes[name] or '':>12}{seconds * 1e3:>12.3f}"
-              f"{vs_micrograd:>13.1f}x{vs_torch:>11.2f}x")
-    print("(ratios are speed-ups: peer time / our time; > 1 means we are faster)")
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=7, help="timed rounds of each contender")
+    args = parser.parse_args()
+    points, labels = two_moons()
+    print(f"micrograd's demo step: MLP(2, [16, 16, 1]), 100 points; median of {args.rounds} rounds\n")
+
+    # 1. One Value per number: our scalar path against micrograd. PyTorch is not imported
+    #    yet: its hundreds of thousands of objects would slow every garbage collection here.
+    scalar = {"tinygrad_opt scalar": scalar_step(Value, scalar_mlp(Value, [2, 16, 16, 1]), points, labels)}
+    try:
+        from micrograd.engine import Value as MicrogradValue
+        scalar["micrograd 0.1.0"] = scalar_step(
+            MicrogradValue, scalar_mlp(MicrogradValue, [2, 16, 16, 1]), points, labels)
+    except ImportError:
+        print("micrograd is not installed (pip install micrograd==0.1.0): left out")
+    nodes = {name: _count_nodes(step()) for name, step in scalar.items()}  # warm-up
+    scalar_times = interleaved(scalar, args.rounds, inner=1)
+    print(f"{'scalar path':<22}{'graph nodes':>12}{'ms / step':>12}{'micrograd / ours':>18}")
+    for name, seconds in scalar_times.items():
+        ratio = scalar_times.get("micrograd 0.1.0", float("nan")) / seconds
+        print(f"{name:<22}{nodes[name]:>12}{seconds * 1e3:>12.1f}{ratio:>17.1f}x")
+
+    # 2. One Value per matrix: our tensor path against PyTorch on the CPU.
+    tensor = {"tinygrad_opt tensor": tensor_step(points, labels)}
+    peer = torch_step(points, labels)
+    if peer is None:
+        print("PyTorch is not installed: left out")
+    else:
+        tensor["PyTorch CPU"] = peer
+    for step in tensor.values():
+        step()
+    tensor_times = interleaved(tensor, args.rounds, inner=200)
+    print(f"\n{'tensor path':<22}{'':>12}{'ms / step':>12}{'PyTorch / ours':>18}")
+    for name, seconds in tensor_times.items():
+        ratio = tensor_times.get("PyTorch CPU", float("nan")) / seconds
+        print(f"{name:<22}{'':>12}{seconds * 1e3:>12.3f}{ratio:>17.2f}x")
+    speedup = scalar_times["tinygrad_opt scalar"] / tensor_times["tinygrad_opt tensor"]
+    print(f"\nthe tensor path is {speedup:.0f}x faster than the scalar path on the same batch")
+    print("(ratios are peer time / our time: above 1 we are faster)")
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ import numpy as np
 Axis = int | tuple[int, ...] | None
 
 _grad_enabled = True
+_new_node = object.__new__  # makes a Value without running __init__'s checks
 
 
 @contextlib.contextmanager
@@ -59,7 +60,7 @@ class Value:
     __array_ufunc__ = None  # `ndarray + Value` defers to Value.__radd__ instead of looping
 
     def __init__(self, data: Any, label: str = "", _children: tuple = (), _op: str = "") -> None:
-        self.data = _as_data(data)
+        self.data = data if type(data) is float else _as_data(data)
         self.grad = 0.0 if type(self.data) is float else np.zeros_like(self.data)
         self.label = label
         self._prev = tuple(_children)
@@ -67,16 +68,18 @@ class Value:
         self._backward: Callable[[Value, Any], None] | None = None
         self._ctx: Any = None
 
-    @classmethod
-    def _result(cls, data: Any, inputs: tuple, op: str, backward: Callable, ctx: Any = None) -> Value:
+    @staticmethod
+    def _result(data: Any, inputs: tuple, op: str, backward: Callable, ctx: Any = None) -> Value:
         """The output node of an operation (under `no_grad`: no inputs, no backward rule)."""
-        out = cls.__new__(cls)
-        if type(data) is not float:
+        out = _new_node(Value)
+        if type(data) is float:
+            out.grad = 0.0
+        else:
             data = np.asarray(data)
             if data.ndim == 0 and all(type(v.data) is float for v in inputs):
                 data = float(data)  # an operation on scalars gives a scalar
+            out.grad = 0.0 if type(data) is float else np.zeros_like(data)
         out.data = data
-        out.grad = 0.0 if type(data) is float else np.zeros_like(data)
         out.label = ""
         out._op = op
         if _grad_enabled:
@@ -533,11 +536,7 @@ def _as_data(data: Any) -> float | np.ndarray:
 
 def _lift(other: Any) -> Value:
     """Wrap a number or an array as a constant Value, so `x * 2` and `x + array` work."""
-    if isinstance(other, Value):
-        return other
-    if isinstance(other, (int, float, list, tuple, np.ndarray, np.generic)):
-        return Value(other)
-    raise TypeError(f"cannot combine a Value with {type(other).__name__} {other!r:.40}")
+    return other if isinstance(other, Value) else Value(other)
 
 
 def _shape_error(op: str, a: Value, b: Value) -> ValueError:
