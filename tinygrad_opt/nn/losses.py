@@ -69,7 +69,7 @@ def binary_cross_entropy(input: Any, target: Any, reduction: str = "mean") -> Va
     probs, labels = np.asarray(p.data), np.asarray(y.data)
     if np.any(~((probs >= 0) & (probs <= 1))):
         bad = probs[~((probs >= 0) & (probs <= 1))].reshape(-1)[0]
-        raise ValueError(f"binary_cross_entropy needs probabilities in [0, 1], got {bad!r}")
+        raise ValueError(f"binary_cross_entropy needs probabilities in [0, 1], got {float(bad)!r}")
     with np.errstate(divide="ignore"):
         log_p = np.maximum(np.log(probs), -100.0)
         log_1mp = np.maximum(np.log1p(-probs), -100.0)
@@ -111,7 +111,7 @@ def hinge_loss(input: Any, target: Any, reduction: str = "mean") -> Value:
     labels = np.asarray(y.data)
     if np.any((labels != 1) & (labels != -1)):
         bad = labels[(labels != 1) & (labels != -1)].reshape(-1)[0]
-        raise ValueError(f"hinge_loss needs labels -1 or +1, got {bad!r}")
+        raise ValueError(f"hinge_loss needs labels -1 or +1, got {float(bad)!r}")
     return _reduce((1 - y * s).relu(), reduction)
 
 
