@@ -137,7 +137,10 @@ class Module:
         except FileNotFoundError:
             raise
         except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as error:
-            raise ValueError(f"cannot load checkpoint {path!r}: {error}") from error
+            reason = str(error)
+            if isinstance(error, ValueError) and "pickle" in reason:
+                reason = "it holds pickled Python objects, which are refused: unpickling can run code"
+            raise ValueError(f"cannot load checkpoint {path!r}: {reason} (the model is unchanged)") from error
         self.load_state_dict(state)
 
 
