@@ -150,7 +150,8 @@ def softmax(x: Any, temperature: float = 1.0, axis: int = -1) -> Value:
     Temperature T > 1 flattens the distribution towards uniform, T < 1 sharpens it towards
     the argmax. Stable for any logits (the maximum is subtracted first).
     """
-    if not (isinstance(temperature, (int, float)) and math.isfinite(temperature) and temperature > 0):
+    is_number = isinstance(temperature, (int, float, np.number)) and not isinstance(temperature, bool)
+    if not (is_number and math.isfinite(temperature) and temperature > 0):
         raise ValueError(f"softmax temperature must be a finite number > 0, got {temperature!r}")
     x = _lift(x)
     if x.ndim == 0:
