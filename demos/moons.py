@@ -3,9 +3,9 @@
 The scalar network (`tinygrad_opt.nn.scalar`, micrograd's Neuron/Layer/MLP) builds one graph
 node per multiplication: every step's loss graph has tens of thousands of nodes, each of which
 could be drawn, so it runs only a few steps. The batched network (`tinygrad_opt.nn.MLP`) computes
-the same kind of model with one matrix product per layer and trains to 100 % in well under a
-second. Both use micrograd's loss (max-margin plus L2) and its learning-rate schedule, with a
-plain SGD step written out: p <- p - lr * grad.
+the same kind of model with one matrix product per layer and trains until every point is right
+(benchmarks/bench_nn.py times a step of each). Both use micrograd's loss (max-margin plus L2)
+and its learning-rate schedule, with a plain SGD step written out: p <- p - lr * grad.
 
     python demos/moons.py            # the full demo
     python demos/moons.py --quick    # one scalar step, for the tests
@@ -29,7 +29,7 @@ NOISE = 0.1  # standard deviation of the Gaussian noise on each coordinate
 SEED = 1337  # seeds the data, both networks' initialisation
 SIZES = [16, 16, 1]  # layer sizes after the 2 inputs: MLP(2, [16, 16, 1]), 337 parameters
 ALPHA = 1e-4  # L2 regularisation strength: loss = hinge + ALPHA * sum(p^2)
-SCALAR_STEPS = 5  # steps of the scalar network (about a second each)
+SCALAR_STEPS = 5  # steps of the scalar network (each one a graph of about 66,000 nodes)
 SCALAR_SCHEDULE = 100  # the scalar network's learning rate falls over 100 steps, as micrograd's
 BATCHED_MAX_STEPS = 500  # the batched network trains until every point is right, or this many steps
 QUICK_SCALAR_STEPS = 1  # with --quick
