@@ -284,3 +284,5 @@ def test_bad_arguments_are_errors():
         nn.cross_entropy(Value(np.zeros((1, 2))), [0], label_smoothing=1.5)
     with pytest.raises(ValueError, match="temperature"):
         nn.softmax(x, temperature=0.0)
+    with pytest.raises(TypeError):  # PyTorch's third argument is a class weight: not taken here
+        nn.cross_entropy(Value(np.zeros((1, 2))), [0], np.ones(2))

@@ -8,6 +8,10 @@ Predictions are Values (a list of scalar Values, as a micrograd model returns, i
 one); targets may be Values, arrays, lists or numbers. Prediction and target shapes must match
 exactly: no silent broadcasting of a (N, 1) output against (N,) targets.
 
+Options after the target are keyword-only: PyTorch's third positional argument is a class
+`weight`, which is not implemented here (nor `ignore_index`), so `loss(x, y, something)` is an
+error rather than a different meaning.
+
 Most losses are compositions of engine ops, so autograd finds their gradients (and a target
 that is a Value gets one too). `binary_cross_entropy` is its own op, to clamp its logarithms
 at -100 and keep its gradient finite the way PyTorch does.
@@ -26,7 +30,7 @@ REDUCTIONS = ("mean", "sum", "none")
 
 
 # ------------------------------------------------------------------- regression
-def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Value:
+def mse_loss(input: Any, target: Any, *, reduction: str = "mean") -> Value:
     """Mean squared error, (x - y)^2 per element.
 
     The default for regression: large errors cost quadratically, so outliers pull hard.
@@ -35,7 +39,7 @@ def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Value:
     return _reduce((x - y) ** 2, reduction)
 
 
-def l1_loss(input: Any, target: Any, reduction: str = "mean") -> Value:
+def l1_loss(input: Any, target: Any, *, reduction: str = "mean") -> Value:
     """Mean absolute error, |x - y| per element.
 
     Robust to outliers (they cost linearly); its gradient is +-1 however close the fit.
@@ -44,7 +48,7 @@ def l1_loss(input: Any, target: Any, reduction: str = "mean") -> Value:
     return _reduce((x - y).abs(), reduction)
 
 
-def huber_loss(input: Any, target: Any, reduction: str = "mean", delta: float = 1.0) -> Value:
+def huber_loss(input: Any, target: Any, *, reduction: str = "mean", delta: float = 1.0) -> Value:
     """Huber loss: 0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta), with d = x - y.
 
     Quadratic near the target (smooth, like MSE), linear far from it (robust, like L1).
@@ -58,7 +62,7 @@ def huber_loss(input: Any, target: Any, reduction: str = "mean", delta: float = 
 
 
 # --------------------------------------------------------- binary classification
-def binary_cross_entropy(input: Any, target: Any, reduction: str = "mean") -> Value:
+def binary_cross_entropy(input: Any, target: Any, *, reduction: str = "mean") -> Value:
     """-(y log p + (1 - y) log(1 - p)), for probabilities p in [0, 1] and targets y in [0, 1].
 
     Use it after a sigmoid; better, skip the sigmoid and use `binary_cross_entropy_with_logits`,
@@ -82,7 +86,7 @@ def binary_cross_entropy(input: Any, target: Any, reduction: str = "mean") -> Va
 
 
 def binary_cross_entropy_with_logits(
-    input: Any, target: Any, reduction: str = "mean", pos_weight: Any = None
+    input: Any, target: Any, *, reduction: str = "mean", pos_weight: Any = None
 ) -> Value:
     """-(w y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))), from logits x, stably.
 
@@ -101,7 +105,7 @@ def binary_cross_entropy_with_logits(
     return _reduce(-(positive + (1 - y) * log_p[..., 0]), reduction)
 
 
-def hinge_loss(input: Any, target: Any, reduction: str = "mean") -> Value:
+def hinge_loss(input: Any, target: Any, *, reduction: str = "mean") -> Value:
     """micrograd's max-margin loss: relu(1 - y s), for scores s and labels y in {-1, +1}.
 
     Zero once an example is on the right side with margin 1; otherwise it grows linearly.
@@ -116,7 +120,7 @@ def hinge_loss(input: Any, target: Any, reduction: str = "mean") -> Value:
 
 
 # ---------------------------------------------------------- multi-class: labels
-def cross_entropy(input: Any, target: Any, reduction: str = "mean", label_smoothing: float = 0.0) -> Value:
+def cross_entropy(input: Any, target: Any, *, reduction: str = "mean", label_smoothing: float = 0.0) -> Value:
     """-log softmax(x)[label]: logits (N, C) with integer labels (N,), or logits (C,) with one label.
 
     The loss for choosing one of C classes. Computed through a stable `log_softmax`, so huge
@@ -134,7 +138,7 @@ def cross_entropy(input: Any, target: Any, reduction: str = "mean", label_smooth
     return _reduce(nll, reduction)
 
 
-def nll_loss(input: Any, target: Any, reduction: str = "mean") -> Value:
+def nll_loss(input: Any, target: Any, *, reduction: str = "mean") -> Value:
     """Negative log likelihood -log_probs[label]: log-probabilities (N, C), integer labels (N,).
 
     `cross_entropy(x, y)` is `nll_loss(x.log_softmax(), y)`; use this one when the model already
@@ -170,7 +174,7 @@ def _lift(x: Any) -> Value:
 
 
 def _check_reduction_and_lift(input: Any, reduction: str) -> Value:
-    if reduction not in REDUCTIONS:
+    if not isinstance(reduction, str) or reduction not in REDUCTIONS:
         raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
     return _lift(input)
 
