@@ -145,6 +145,14 @@ def test_hinge_loss_is_micrographs_max_margin():
     np.testing.assert_allclose(scores.grad, [0.0, -0.25, -0.25, 0.25])
 
 
+def test_hinge_and_nll_gradcheck():
+    scores = Value([2.0, 0.5, -1.0, 0.3, -0.2])  # away from the kink at y s = 1
+    y = np.array([1.0, 1.0, 1.0, -1.0, 1.0])
+    assert gradcheck(lambda v: nn.hinge_loss(v, y), scores)
+    log_probs = Value(np.log(np.full((3, 4), 0.25)))
+    assert gradcheck(lambda v: nn.nll_loss(v, [0, 3, 1], reduction="sum"), log_probs)
+
+
 def test_losses_take_a_list_of_scalar_values():
     scores = [Value(2.0), Value(-1.0)]
     loss = nn.hinge_loss(scores, [1, 1])
