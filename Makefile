@@ -30,6 +30,7 @@ dot:
 
 demo: $(VENV)/.installed dot
 	$(PY) -m tinygrad_opt demo
+	$(PY) demos/moons.py
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check .

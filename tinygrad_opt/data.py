@@ -1,0 +1,201 @@
+"""Toy data sets to train on, drawn with a seeded NumPy generator (no scikit-learn needed).
+
+Every generator returns `(X, y)`: `X` a float64 array of shape (n_samples, n_features) and `y`
+an int64 array of class labels 0, 1, ... (for micrograd's hinge loss use `2 * y - 1`).
+`seed` is an int (the same int gives the same data), a `numpy.random.Generator` or None.
+The shapes follow scikit-learn's functions of the same names; the random numbers do not.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+Seed = int | np.random.Generator | None
+
+
+def make_moons(
+    n_samples: int = 100, *, noise: float = 0.0, shuffle: bool = True, seed: Seed = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Two interleaving half circles: class 0 the upper arc, class 1 the lower one.
+
+    The upper arc is (cos t, sin t) and the lower (1 - cos t, 0.5 - sin t) for t in [0, pi];
+    `noise` is the standard deviation of Gaussian noise added to every coordinate.
+    Not separable by a line: the classic first test of a small MLP (micrograd's demo).
+    """
+    _check_count(n_samples, "n_samples", 2)
+    _check_noise(noise)
+    rng = _rng(seed)
+    n_upper = n_samples // 2
+    n_lower = n_samples - n_upper
+    t_upper = np.linspace(0, math.pi, n_upper)
+    t_lower = np.linspace(0, math.pi, n_lower)
+    upper = np.stack([np.cos(t_upper), np.sin(t_upper)], axis=1)
+    lower = np.stack([1 - np.cos(t_lower), 0.5 - np.sin(t_lower)], axis=1)
+    X = np.concatenate([upper, lower])
+    y = np.concatenate([np.zeros(n_upper, np.int64), np.ones(n_lower, np.int64)])
+    return _finish(X, y, noise, shuffle, rng)
+
+
+def make_circles(
+    n_samples: int = 100, *, noise: float = 0.0, factor: float = 0.8, shuffle: bool = True, seed: Seed = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Two concentric circles: class 0 of radius 1, class 1 of radius `factor` (0 < factor < 1)."""
+    _check_count(n_samples, "n_samples", 2)
+    _check_noise(noise)
+    if not 0 < factor < 1:
+        raise ValueError(f"make_circles factor must be in (0, 1), got {factor!r}")
+    rng = _rng(seed)
+    n_outer = n_samples // 2
+    n_inner = n_samples - n_outer
+    t_outer = np.linspace(0, 2 * math.pi, n_outer, endpoint=False)
+    t_inner = np.linspace(0, 2 * math.pi, n_inner, endpoint=False)
+    outer = np.stack([np.cos(t_outer), np.sin(t_outer)], axis=1)
+    inner = factor * np.stack([np.cos(t_inner), np.sin(t_inner)], axis=1)
+    X = np.concatenate([outer, inner])
+    y = np.concatenate([np.zeros(n_outer, np.int64), np.ones(n_inner, np.int64)])
+    return _finish(X, y, noise, shuffle, rng)
+
+
+def make_spirals(
+    n_samples: int = 300, *, n_classes: int = 3, noise: float = 0.2, shuffle: bool = True, seed: Seed = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """`n_classes` interleaved spiral arms around the origin (the CS231n spiral data set).
+
+    Arm k has n_samples // n_classes points (the first arms one more when it does not divide)
+    at radius r in [0, 1] and angle 4k + 4r + noise * N(0, 1), as (r sin angle, r cos angle).
+    `noise` jitters the angle; each arm turns through 4 radians.
+    """
+    _check_count(n_classes, "n_classes", 1)
+    _check_count(n_samples, "n_samples", n_classes)
+    _check_noise(noise)
+    rng = _rng(seed)
+    points, labels = [], []
+    for k in range(n_classes):
+        n = n_samples // n_classes + (k < n_samples % n_classes)
+        radius = np.linspace(0.0, 1.0, n)
+        angle = 4.0 * k + 4.0 * radius + noise * rng.standard_normal(n)
+        points.append(np.stack([radius * np.sin(angle), radius * np.cos(angle)], axis=1))
+        labels.append(np.full(n, k, np.int64))
+    return _finish(np.concatenate(points), np.concatenate(labels), 0.0, shuffle, rng)
+
+
+def make_blobs(
+    n_samples: int = 100,
+    *,
+    centers: int | Sequence[Sequence[float]] | np.ndarray = 3,
+    n_features: int = 2,
+    cluster_std: float = 1.0,
+    center_box: tuple[float, float] = (-10.0, 10.0),
+    shuffle: bool = True,
+    seed: Seed = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Gaussian clusters, one class each: `centers` is a count (drawn uniformly in `center_box`)
+    or an array of centres (n_centers, n_features). Samples are split as evenly as possible."""
+    rng = _rng(seed)
+    if isinstance(centers, (int, np.integer)):
+        _check_count(centers, "centers", 1)
+        _check_count(n_features, "n_features", 1)
+        low, high = center_box
+        if not low < high:
+            raise ValueError(f"make_blobs center_box must be (low, high) with low < high, got {center_box!r}")
+        centers = rng.uniform(low, high, size=(int(centers), n_features))
+    else:
+        centers = np.asarray(centers, dtype=np.float64)
+        if centers.ndim != 2 or len(centers) == 0:
+            raise ValueError(f"make_blobs centers must be a count or an (n_centers, n_features) array, "
+                             f"got shape {centers.shape}")
+    if not cluster_std >= 0:
+        raise ValueError(f"make_blobs cluster_std must be >= 0, got {cluster_std!r}")
+    _check_count(n_samples, "n_samples", len(centers))
+    counts = [n_samples // len(centers) + (k < n_samples % len(centers)) for k in range(len(centers))]
+    n_features = centers.shape[1]
+    X = np.concatenate([
+        center + cluster_std * rng.standard_normal((n, n_features))
+        for center, n in zip(centers, counts, strict=True)
+    ])
+    y = np.concatenate([np.full(n, k, np.int64) for k, n in enumerate(counts)])
+    return _finish(X, y, 0.0, shuffle, rng)
+
+
+def batches(
+    X: Any, y: Any, batch_size: int, shuffle: bool = True, seed: Seed = None
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """One pass over the data in mini-batches of `batch_size` rows (the last may be smaller).
+
+    With `shuffle` the rows are visited in a random order drawn from `seed`; every row is
+    used exactly once per pass. Call it again for the next epoch (with a Generator as
+    `seed`, each pass gets a new order).
+    """
+    X, y = np.asarray(X), np.asarray(y)
+    _check_rows(X, y, "batches")
+    _check_count(batch_size, "batch_size", 1)
+    order = _rng(seed).permutation(len(X)) if shuffle else np.arange(len(X))
+    for start in range(0, len(X), batch_size):
+        rows = order[start : start + batch_size]
+        yield X[rows], y[rows]
+
+
+def train_test_split(
+    X: Any, y: Any, test_size: float | int = 0.25, shuffle: bool = True, seed: Seed = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Split into `X_train, X_test, y_train, y_test` (scikit-learn's order).
+
+    `test_size` is a fraction in (0, 1) (rounded up to whole rows, as scikit-learn does) or a
+    number of rows. Both parts get at least one row.
+    """
+    X, y = np.asarray(X), np.asarray(y)
+    _check_rows(X, y, "train_test_split")
+    n = len(X)
+    if isinstance(test_size, (int, np.integer)) and not isinstance(test_size, bool):
+        n_test = int(test_size)
+    elif isinstance(test_size, float) and 0 < test_size < 1:
+        n_test = math.ceil(test_size * n)
+    else:
+        raise ValueError(f"test_size must be a fraction in (0, 1) or a number of rows, got {test_size!r}")
+    if not 1 <= n_test <= n - 1:
+        raise ValueError(
+            f"test_size={test_size!r} leaves {n_test} of {n} rows for testing; both parts need rows"
+        )
+    order = _rng(seed).permutation(n) if shuffle else np.arange(n)
+    test, train = order[:n_test], order[n_test:]
+    return X[train], X[test], y[train], y[test]
+
+
+# ---------------------------------------------------------------------- helpers
+def _rng(seed: Seed) -> np.random.Generator:
+    if seed is not None and not isinstance(seed, (int, np.integer, np.random.Generator)):
+        raise TypeError(f"seed must be an int, a numpy.random.Generator or None, got {type(seed).__name__}")
+    return np.random.default_rng(seed)
+
+
+def _finish(
+    X: np.ndarray, y: np.ndarray, noise: float, shuffle: bool, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Add Gaussian noise to every coordinate, then shuffle the rows."""
+    if noise:
+        X = X + noise * rng.standard_normal(X.shape)
+    if shuffle:
+        order = rng.permutation(len(X))
+        X, y = X[order], y[order]
+    return X, y
+
+
+def _check_count(n: Any, name: str, least: int) -> None:
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < least:
+        raise ValueError(f"{name} must be an int >= {least}, got {n!r}")
+
+
+def _check_noise(noise: Any) -> None:
+    if not (isinstance(noise, (int, float)) and noise >= 0):
+        raise ValueError(f"noise must be a number >= 0, got {noise!r}")
+
+
+def _check_rows(X: np.ndarray, y: np.ndarray, name: str) -> None:
+    if X.ndim == 0 or y.ndim == 0:
+        raise ValueError(f"{name} needs arrays with one row per example, got shapes {X.shape} and {y.shape}")
+    if len(X) != len(y):
+        raise ValueError(f"{name}: X has {len(X)} rows but y has {len(y)}; they must match")

@@ -1,0 +1,225 @@
+"""Loss functions: how far predictions are from targets, as one number to backpropagate from.
+
+Each gives the same numbers as the PyTorch function of the same name (`torch.nn.functional`),
+with `reduction="mean"` (average over elements), `"sum"` or `"none"` (one loss per element),
+except `hinge_loss`, which is micrograd's max-margin loss (PyTorch has no function of that name).
+
+Predictions are Values (a list of scalar Values, as a micrograd model returns, is stacked into
+one); targets may be Values, arrays, lists or numbers. Prediction and target shapes must match
+exactly: no silent broadcasting of a (N, 1) output against (N,) targets.
+
+Options after the target are keyword-only: PyTorch's third positional argument is a class
+`weight`, which is not implemented here (nor `ignore_index`), so `loss(x, y, something)` is an
+error rather than a different meaning.
+
+Most losses are compositions of engine ops, so autograd finds their gradients (and a target
+that is a Value gets one too). `binary_cross_entropy` is its own op, to clamp its logarithms
+at -100 and keep its gradient finite the way PyTorch does.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from tinygrad_opt.engine import Value, stack
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+# ------------------------------------------------------------------- regression
+def mse_loss(input: Any, target: Any, *, reduction: str = "mean") -> Value:
+    """Mean squared error, (x - y)^2 per element.
+
+    The default for regression: large errors cost quadratically, so outliers pull hard.
+    """
+    x, y = _pair(input, target, "mse_loss", reduction)
+    return _reduce((x - y) ** 2, reduction)
+
+
+def l1_loss(input: Any, target: Any, *, reduction: str = "mean") -> Value:
+    """Mean absolute error, |x - y| per element.
+
+    Robust to outliers (they cost linearly); its gradient is +-1 however close the fit.
+    """
+    x, y = _pair(input, target, "l1_loss", reduction)
+    return _reduce((x - y).abs(), reduction)
+
+
+def huber_loss(input: Any, target: Any, *, reduction: str = "mean", delta: float = 1.0) -> Value:
+    """Huber loss: 0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta), with d = x - y.
+
+    Quadratic near the target (smooth, like MSE), linear far from it (robust, like L1).
+    """
+    if not delta > 0:
+        raise ValueError(f"huber_loss delta must be > 0, got {delta!r}")
+    x, y = _pair(input, target, "huber_loss", reduction)
+    a = (x - y).abs()
+    q = a - (a - delta).relu()  # min(|d|, delta): the part of |d| inside the quadratic zone
+    return _reduce(0.5 * q**2 + delta * (a - q), reduction)
+
+
+# --------------------------------------------------------- binary classification
+def binary_cross_entropy(input: Any, target: Any, *, reduction: str = "mean") -> Value:
+    """-(y log p + (1 - y) log(1 - p)), for probabilities p in [0, 1] and targets y in [0, 1].
+
+    Use it after a sigmoid; better, skip the sigmoid and use `binary_cross_entropy_with_logits`,
+    which stays exact where p rounds to 0 or 1. As in PyTorch, each log is clamped at -100 (so
+    the loss is finite at p = 0 or 1) and the gradient is (p - y) / max(p (1 - p), 1e-12).
+    """
+    p, y = _pair(input, target, "binary_cross_entropy", reduction)
+    probs, labels = np.asarray(p.data), np.asarray(y.data)
+    if np.any(~((probs >= 0) & (probs <= 1))):
+        bad = probs[~((probs >= 0) & (probs <= 1))].reshape(-1)[0]
+        raise ValueError(f"binary_cross_entropy needs probabilities in [0, 1], got {float(bad)!r}")
+    with np.errstate(divide="ignore"):
+        log_p = np.maximum(np.log(probs), -100.0)
+        log_1mp = np.maximum(np.log1p(-probs), -100.0)
+    loss = -(labels * log_p + (1 - labels) * log_1mp)
+
+    def backward(grad: Any) -> None:
+        p._accumulate(grad * (probs - labels) / np.maximum(probs * (1 - probs), 1e-12))
+        y._accumulate(grad * (log_1mp - log_p))
+    return _reduce(Value._result(loss, (p, y), "bce", backward), reduction)
+
+
+def binary_cross_entropy_with_logits(
+    input: Any, target: Any, *, reduction: str = "mean", pos_weight: Any = None
+) -> Value:
+    """-(w y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))), from logits x, stably.
+
+    The loss for a single output unit that says "yes" or "no": feed it the raw score, no
+    sigmoid. A sigmoid is a two-class softmax over the logits [0, x], so this is
+    cross-entropy through `log_softmax`, which never overflows: it is exact for logits of any
+    size and its gradient is sigmoid(x) - y (times w where y = 1). `pos_weight` w weighs the
+    positive examples (PyTorch's argument of that name).
+    """
+    x, y = _pair(input, target, "binary_cross_entropy_with_logits", reduction)
+    two_logits = stack([np.zeros(x.shape), x], axis=-1)
+    log_p = two_logits.log_softmax(axis=-1)  # [..., 0] = log(1 - sigmoid x), [..., 1] = log sigmoid x
+    positive = y * log_p[..., 1]
+    if pos_weight is not None:
+        positive = positive * pos_weight
+    return _reduce(-(positive + (1 - y) * log_p[..., 0]), reduction)
+
+
+def hinge_loss(input: Any, target: Any, *, reduction: str = "mean") -> Value:
+    """micrograd's max-margin loss: relu(1 - y s), for scores s and labels y in {-1, +1}.
+
+    Zero once an example is on the right side with margin 1; otherwise it grows linearly.
+    This is the SVM loss micrograd's moons demo trains with.
+    """
+    s, y = _pair(input, target, "hinge_loss", reduction)
+    labels = np.asarray(y.data)
+    if np.any((labels != 1) & (labels != -1)):
+        bad = labels[(labels != 1) & (labels != -1)].reshape(-1)[0]
+        raise ValueError(f"hinge_loss needs labels -1 or +1, got {float(bad)!r}")
+    return _reduce((1 - y * s).relu(), reduction)
+
+
+# ---------------------------------------------------------- multi-class: labels
+def cross_entropy(input: Any, target: Any, *, reduction: str = "mean", label_smoothing: float = 0.0) -> Value:
+    """-log softmax(x)[label]: logits (N, C) with integer labels (N,), or logits (C,) with one label.
+
+    The loss for choosing one of C classes. Computed through a stable `log_softmax`, so huge
+    logits do not overflow. With label smoothing eps the target puts 1 - eps on the label and
+    eps spread evenly over all C classes: loss = (1 - eps) * nll + eps * mean_c(-log p_c).
+    """
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing!r}")
+    logits = _check_reduction_and_lift(input, reduction)
+    log_probs = logits.log_softmax(axis=-1)
+    nll = _pick(log_probs, target, "cross_entropy")
+    if label_smoothing > 0:
+        smooth = -log_probs.mean(axis=-1)
+        nll = (1 - label_smoothing) * nll + label_smoothing * smooth
+    return _reduce(nll, reduction)
+
+
+def nll_loss(input: Any, target: Any, *, reduction: str = "mean") -> Value:
+    """Negative log likelihood -log_probs[label]: log-probabilities (N, C), integer labels (N,).
+
+    `cross_entropy(x, y)` is `nll_loss(x.log_softmax(), y)`; use this one when the model already
+    ends in a log-softmax.
+    """
+    log_probs = _check_reduction_and_lift(input, reduction)
+    return _reduce(_pick(log_probs, target, "nll_loss"), reduction)
+
+
+def softmax(x: Any, temperature: float = 1.0, axis: int = -1) -> Value:
+    """exp(x_i / T) / sum_j exp(x_j / T) along `axis`: logits to probabilities.
+
+    Temperature T > 1 flattens the distribution towards uniform, T < 1 sharpens it towards
+    the argmax. Stable for any logits (the maximum is subtracted first).
+    """
+    is_number = isinstance(temperature, (int, float, np.number)) and not isinstance(temperature, bool)
+    if not (is_number and math.isfinite(temperature) and temperature > 0):
+        raise ValueError(f"softmax temperature must be a finite number > 0, got {temperature!r}")
+    x = _lift(x)
+    if x.ndim == 0:
+        raise ValueError("softmax needs at least one axis, got a scalar")
+    return (x / temperature).softmax(axis=axis) if temperature != 1 else x.softmax(axis=axis)
+
+
+# ---------------------------------------------------------------------- helpers
+def _lift(x: Any) -> Value:
+    """A Value as is; a list of Values (a micrograd model's outputs) stacked; numbers wrapped."""
+    if isinstance(x, Value):
+        return x
+    if isinstance(x, (list, tuple)) and any(isinstance(item, Value) for item in x):
+        return stack(x)
+    return Value(x)
+
+
+def _check_reduction_and_lift(input: Any, reduction: str) -> Value:
+    if not isinstance(reduction, str) or reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    return _lift(input)
+
+
+def _pair(input: Any, target: Any, name: str, reduction: str) -> tuple[Value, Value]:
+    """Prediction and target as Values of the same shape."""
+    x = _check_reduction_and_lift(input, reduction)
+    y = _lift(target)
+    if x.shape != y.shape:
+        raise ValueError(f"{name}: input has shape {x.shape} but target has shape {y.shape}; they must match")
+    return x, y
+
+
+def _reduce(loss: Value, reduction: str) -> Value:
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def _pick(log_probs: Value, target: Any, name: str) -> Value:
+    """-log_probs[i, label_i] for each row (or -log_probs[label] for one example)."""
+    if log_probs.ndim not in (1, 2):
+        raise ValueError(f"{name} needs input of shape (N, C) or (C,), got {log_probs.shape}")
+    n_classes = log_probs.shape[-1]
+    labels = _labels(target, log_probs.shape[:-1], n_classes, name)
+    if log_probs.ndim == 1:
+        return -log_probs[int(labels)]
+    return -log_probs[np.arange(len(labels)), labels]
+
+
+def _labels(target: Any, shape: tuple[int, ...], n_classes: int, name: str) -> np.ndarray:
+    """Class labels as an int array of `shape`, each in [0, n_classes)."""
+    labels = np.asarray(target.data if isinstance(target, Value) else target)
+    if labels.dtype.kind == "f" and np.all(labels == np.round(labels)):
+        labels = labels.astype(np.int64)  # 2.0 is label 2 (a Value holds floats)
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"{name} needs integer class labels, got {labels.dtype}: {labels.reshape(-1)[:5]}")
+    if labels.shape != shape:
+        raise ValueError(f"{name}: labels have shape {labels.shape}, expected {shape} (one per row of input)")
+    out_of_range = (labels < 0) | (labels >= n_classes)
+    if np.any(out_of_range):
+        bad = labels[out_of_range].reshape(-1)[0]
+        raise ValueError(
+            f"{name}: label {bad} is out of range for {n_classes} classes (expected 0..{n_classes - 1})"
+        )
+    return labels
