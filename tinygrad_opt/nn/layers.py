@@ -147,8 +147,8 @@ def gelu(x: Any, approximate: str = "none") -> Value:
         cdf = (0.5 * (1 + _erf(data / math.sqrt(2)))).astype(data.dtype)  # float32 stays float32
         pdf = np.exp(-0.5 * data * data) / math.sqrt(2 * math.pi)
 
-    def backward(grad: Any) -> None:
-        x._accumulate(grad * (cdf + data * pdf))
+    def backward(out: Value, grad: Any) -> None:
+        out._prev[0]._accumulate(grad * (cdf + data * pdf))
     return Value._result(data * cdf, (x,), "GELU", backward)
 
 

@@ -79,7 +79,8 @@ def binary_cross_entropy(input: Any, target: Any, *, reduction: str = "mean") ->
         log_1mp = np.maximum(np.log1p(-probs), -100.0)
     loss = -(labels * log_p + (1 - labels) * log_1mp)
 
-    def backward(grad: Any) -> None:
+    def backward(out: Value, grad: Any) -> None:
+        p, y = out._prev
         p._accumulate(grad * (probs - labels) / np.maximum(probs * (1 - probs), 1e-12))
         y._accumulate(grad * (log_1mp - log_p))
     return _reduce(Value._result(loss, (p, y), "bce", backward), reduction)
