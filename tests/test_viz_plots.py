@@ -263,3 +263,12 @@ def test_plots_leave_pyplot_and_the_backend_alone():
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert result.stdout.split() == ["svg", "False"]
+
+
+def test_grid_resolution_defaults_to_100_or_40_per_point_and_is_checked():
+    array_model = plot_decision_boundary(lambda p: p[:, 0] - p[:, 1], X, Y).axes[0]
+    scalar_model = plot_decision_boundary(lambda p: p[0] - p[1], X, Y, per_point=True).axes[0]
+    assert array_model.collections[0].get_array().size == 100 * 100
+    assert scalar_model.collections[0].get_array().size == 40 * 40
+    with pytest.raises(ValueError, match="resolution must be an integer >= 2, got 1"):
+        plot_decision_boundary(lambda p: p[:, 0], X, Y, resolution=1)

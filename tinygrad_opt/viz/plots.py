@@ -96,7 +96,7 @@ def plot_decision_boundary(
     y: Any,
     *,
     per_point: bool = False,
-    resolution: int = 100,
+    resolution: int | None = None,
     ax: Axes | None = None,
     path: str | os.PathLike | None = None,
 ) -> Figure:
@@ -110,7 +110,8 @@ def plot_decision_boundary(
     scores: one score per point is a margin or logit: class 1 where it is > 0, and the
         labels y must be 1 and -1 (micrograd's convention) or 1 and 0. k scores per point
         pick the class with the highest one, and y must hold classes 0 .. k-1.
-    resolution: grid points per axis; a per-point model is evaluated resolution**2 times.
+    resolution: grid points per axis; by default 100, or 40 for a per-point model, which runs
+        one forward pass per grid point (resolution**2 of them).
     The title gives the model's accuracy on (X, y).
     """
     X = np.asarray(X, dtype=np.float64)  # noqa: N806
@@ -119,6 +120,8 @@ def plot_decision_boundary(
         raise ValueError(f"X must be an array of 2-D points, shape (n, 2), got shape {X.shape}")
     if y.shape != (len(X),):
         raise ValueError(f"y must hold one label per point, shape ({len(X)},), got shape {y.shape}")
+    if resolution is None:
+        resolution = 40 if per_point else 100
     if isinstance(resolution, bool) or not isinstance(resolution, (int, np.integer)) or resolution < 2:
         raise ValueError(f"resolution must be an integer >= 2, got {resolution!r}")
 
