@@ -1,0 +1,122 @@
+"""Independent NumPy transcriptions of each optimizer's published update rule, and a
+harness that runs an optimizer and its transcription side by side.
+
+Each rule is written out of place, in float64, straight from the equations of its
+paper (with the conventions the optimizer's docstring names), without looking at
+how the optimizer organises its in-place arithmetic.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinygrad_opt import Value
+
+# A non-quadratic test function: f(x) = sum(log(1 + (x - c)^2) + 0.1 x^4)
+C = np.array([0.3, -0.7, 1.1, 0.05])
+X0 = np.array([0.5, -1.2, 2.0, -0.4])
+
+
+def grad_f(x: np.ndarray, c: np.ndarray = C) -> np.ndarray:
+    return 2 * (x - c) / (1 + (x - c) ** 2) + 0.4 * x**3
+
+
+def loss_tensor(p: Value, c: np.ndarray = C) -> Value:
+    return (((p - c) ** 2 + 1).log() + 0.1 * p**4).sum()
+
+
+def loss_scalars(ps: list[Value], c: np.ndarray = C) -> Value:
+    total = 0.0
+    for p, ci in zip(ps, c, strict=True):
+        total = total + ((p - float(ci)) ** 2 + 1).log() + 0.1 * p**4
+    return total
+
+
+def run_engine(make_opt, x0: np.ndarray, steps: int, scalar: bool, c: np.ndarray = C) -> np.ndarray:
+    """Minimise f with the optimizer `make_opt(params)`; return the parameters after each step."""
+    if scalar:
+        params = [Value(float(v)) for v in x0]
+    else:
+        params = [Value(np.array(x0, dtype=np.float64))]
+    opt = make_opt(params)
+    trajectory = []
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = loss_scalars(params, c) if scalar else loss_tensor(params[0], c)
+        loss.backward()
+        opt.step()
+        trajectory.append([p.data for p in params] if scalar else params[0].data.copy())
+    return np.array(trajectory)
+
+
+def run_rule(rule, x0: np.ndarray, steps: int, c: np.ndarray = C, **hyper) -> np.ndarray:
+    """Minimise f with the transcription `rule(theta, g, state, t, **hyper)`."""
+    theta = np.array(x0, dtype=np.float64)
+    state: dict = {}
+    trajectory = []
+    for t in range(1, steps + 1):
+        theta = rule(theta, grad_f(theta, c), state, t, **hyper)
+        trajectory.append(theta.copy())
+    return np.array(trajectory)
+
+
+def lr_at(lr, t):
+    """The learning rate of update t (1-based): a schedule is evaluated at step t - 1."""
+    return lr(t - 1) if callable(lr) else lr
+
+
+# ------------------------------------------------------------------------------- rules
+def sgd(theta, g, state, t, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
+    lr = lr_at(lr, t)
+    g = g + weight_decay * theta
+    if momentum:
+        b = g if t == 1 else momentum * state["b"] + (1 - dampening) * g
+        state["b"] = b
+        d = g + momentum * b if nesterov else b
+    else:
+        d = g
+    return theta - lr * d
+
+
+def rmsprop(theta, g, state, t, lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
+            centered=False):
+    lr = lr_at(lr, t)
+    g = g + weight_decay * theta
+    v = alpha * state.get("v", 0.0) + (1 - alpha) * g**2
+    state["v"] = v
+    if centered:
+        gbar = alpha * state.get("gbar", 0.0) + (1 - alpha) * g
+        state["gbar"] = gbar
+        s = np.sqrt(v - gbar**2) + eps
+    else:
+        s = np.sqrt(v) + eps
+    if momentum:
+        b = momentum * state.get("b", 0.0) + g / s
+        state["b"] = b
+        return theta - lr * b
+    return theta - lr * g / s
+
+
+def adam(theta, g, state, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
+         bias_correction=True, decoupled=False):
+    lr = lr_at(lr, t)
+    beta1, beta2 = betas
+    if decoupled:
+        theta = theta * (1 - lr * weight_decay)
+    else:
+        g = g + weight_decay * theta
+    m = beta1 * state.get("m", 0.0) + (1 - beta1) * g
+    v = beta2 * state.get("v", 0.0) + (1 - beta2) * g**2
+    state["m"], state["v"] = m, v
+    if amsgrad:
+        v = np.maximum(state.get("vmax", 0.0), v)
+        state["vmax"] = v
+    if bias_correction:
+        m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
+    else:
+        m_hat, v_hat = m, v
+    return theta - lr * m_hat / (np.sqrt(v_hat) + eps)
+
+
+def adamw(theta, g, state, t, weight_decay=0.01, **hyper):
+    return adam(theta, g, state, t, weight_decay=weight_decay, decoupled=True, **hyper)
