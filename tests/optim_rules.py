@@ -120,3 +120,83 @@ def adam(theta, g, state, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay
 
 def adamw(theta, g, state, t, weight_decay=0.01, **hyper):
     return adam(theta, g, state, t, weight_decay=weight_decay, decoupled=True, **hyper)
+
+
+def adagrad(theta, g, state, t, lr=0.01, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0,
+            eps=1e-10):
+    lr = lr_at(lr, t)
+    g = g + weight_decay * theta
+    G = state.get("G", initial_accumulator_value) + g**2
+    state["G"] = G
+    return theta - lr / (1 + (t - 1) * lr_decay) * g / (np.sqrt(G) + eps)
+
+
+def nadam(theta, g, state, t, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, momentum_decay=4e-3,
+          decoupled_weight_decay=False):
+    lr = lr_at(lr, t)
+    beta1, beta2 = betas
+
+    def mu(i):
+        return beta1 * (1 - 0.5 * 0.96 ** (i * momentum_decay))
+
+    if decoupled_weight_decay:
+        theta = theta * (1 - lr * weight_decay)
+    else:
+        g = g + weight_decay * theta
+    m = beta1 * state.get("m", 0.0) + (1 - beta1) * g
+    v = beta2 * state.get("v", 0.0) + (1 - beta2) * g**2
+    state["m"], state["v"] = m, v
+    prod_t = np.prod([mu(i) for i in range(1, t + 1)])
+    prod_next = prod_t * mu(t + 1)
+    v_hat = v / (1 - beta2**t)
+    direction = (1 - mu(t)) / (1 - prod_t) * g + mu(t + 1) / (1 - prod_next) * m
+    return theta - lr * direction / (np.sqrt(v_hat) + eps)
+
+
+def radam(theta, g, state, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+          decoupled_weight_decay=False):
+    lr = lr_at(lr, t)
+    beta1, beta2 = betas
+    if decoupled_weight_decay:
+        theta = theta * (1 - lr * weight_decay)
+    else:
+        g = g + weight_decay * theta
+    m = beta1 * state.get("m", 0.0) + (1 - beta1) * g
+    v = beta2 * state.get("v", 0.0) + (1 - beta2) * g**2
+    state["m"], state["v"] = m, v
+    m_hat = m / (1 - beta1**t)
+    rho_inf = 2 / (1 - beta2) - 1
+    rho = rho_inf - 2 * t * beta2**t / (1 - beta2**t)
+    if rho > 5:
+        l_t = np.sqrt(1 - beta2**t) / (np.sqrt(v) + eps)
+        r_t = np.sqrt((rho - 4) * (rho - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho))
+        return theta - lr * m_hat * r_t * l_t
+    return theta - lr * m_hat
+
+
+def lion(theta, g, state, t, lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0):
+    lr = lr_at(lr, t)
+    beta1, beta2 = betas
+    m = state.get("m", np.zeros_like(theta))
+    c = beta1 * m + (1 - beta1) * g
+    theta = theta - lr * (np.sign(c) + weight_decay * theta)
+    state["m"] = beta2 * m + (1 - beta2) * g
+    return theta
+
+
+def lamb(theta, g, state, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-6, weight_decay=0.0, bias_correction=True,
+         per_element=False):
+    """LAMB on one parameter tensor; `per_element` treats every entry as its own scalar parameter."""
+    lr = lr_at(lr, t)
+    beta1, beta2 = betas
+    m = beta1 * state.get("m", 0.0) + (1 - beta1) * g
+    v = beta2 * state.get("v", 0.0) + (1 - beta2) * g**2
+    state["m"], state["v"] = m, v
+    m_hat, v_hat = (m / (1 - beta1**t), v / (1 - beta2**t)) if bias_correction else (m, v)
+    r = m_hat / (np.sqrt(v_hat) + eps) + weight_decay * theta
+    if per_element:
+        theta_norm, r_norm = np.abs(theta), np.abs(r)
+    else:
+        theta_norm, r_norm = np.linalg.norm(theta), np.linalg.norm(r)
+    ratio = np.where((theta_norm > 0) & (r_norm > 0), theta_norm / np.where(r_norm > 0, r_norm, 1), 1.0)
+    return theta - lr * ratio * r

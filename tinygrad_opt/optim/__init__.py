@@ -3,12 +3,20 @@
     opt = optim.Adam(model.parameters(), lr=1e-3)
     opt.zero_grad(); loss.backward(); opt.step()
 
-Ordered from simple to complex: SGD, RMSProp, Adam, AdamW.
+From simple to complex: SGD, Adagrad, RMSProp, Adam, AdamW, NAdam, RAdam, Lion,
+LAMB. Learning-rate schedules are in `optim.schedules`, clipping in `optim.clip`.
 """
 
+from tinygrad_opt.optim.adagrad import Adagrad
 from tinygrad_opt.optim.adam import Adam, AdamW
+from tinygrad_opt.optim.lamb import LAMB
+from tinygrad_opt.optim.lion import Lion
+from tinygrad_opt.optim.nadam import NAdam
 from tinygrad_opt.optim.optimizer import Optimizer
+from tinygrad_opt.optim.radam import RAdam
 from tinygrad_opt.optim.rmsprop import RMSProp, RMSprop
 from tinygrad_opt.optim.sgd import SGD
 
-__all__ = ["SGD", "Adam", "AdamW", "Optimizer", "RMSProp", "RMSprop"]
+__all__ = [
+    "LAMB", "SGD", "Adagrad", "Adam", "AdamW", "Lion", "NAdam", "Optimizer", "RAdam", "RMSProp", "RMSprop",
+]

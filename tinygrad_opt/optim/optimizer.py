@@ -183,7 +183,9 @@ class Optimizer:
             scalars = [p for p in self.param_groups[index]["params"] if type(p.data) is float]
             for i, p in enumerate(scalars):
                 loaded = self.state.get(p, {})
-                self.state[p] = {name: buffer[i, ...] for name, buffer in batch.items()}  # 0-d views
+                # 0-d views of each scalar's entry; a 0-d buffer (one number for all) is shared
+                self.state[p] = {name: buffer[i, ...] if buffer.ndim else buffer
+                                 for name, buffer in batch.items()}
                 for name, value in loaded.items():
                     self.state[p][name][...] = value
         return batch
