@@ -25,9 +25,46 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _graph_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--example",
+        choices=("neuron", "micrograd"),
+        default="neuron",
+        help="neuron: a 2-input tanh neuron; micrograd: micrograd's README expression (default neuron)",
+    )
+    parser.add_argument(
+        "--out", default="graph.svg", help="output file, .svg, .png or .pdf (default graph.svg)"
+    )
+
+
+def _graph(args: argparse.Namespace) -> int:
+    import os
+
+    import graphviz
+
+    from tinygrad_opt.viz import draw_graph
+    from tinygrad_opt.viz.examples import micrograd_expression, neuron
+
+    suffix = os.path.splitext(args.out)[1].lstrip(".").lower()
+    if suffix not in ("svg", "png", "pdf"):
+        print(f"tinygrad-opt graph: --out must end in .svg, .png or .pdf, got {args.out!r}", file=sys.stderr)
+        return 2
+    root = neuron() if args.example == "neuron" else micrograd_expression()
+    try:
+        image = draw_graph(root).pipe(format=suffix)
+    except graphviz.ExecutableNotFound:
+        print("tinygrad-opt graph: Graphviz's `dot` is missing (`make dot` installs it)", file=sys.stderr)
+        return 1
+    with open(args.out, "wb") as file:
+        file.write(image)
+    print(f"wrote {args.out}: the {args.example} example, {root.label} = {root.data:.4f}")
+    return 0
+
+
 # name -> (help, add arguments, run)
 COMMANDS = {
     "demo": ("train a tiny model with the engine and watch its loss fall", _demo_arguments, _demo),
+    "graph": ("draw a built-in example's computation graph to SVG", _graph_arguments, _graph),
 }
 
 
