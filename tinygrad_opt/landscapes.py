@@ -124,7 +124,7 @@ LANDSCAPES: dict[str, Landscape] = {
                   (0.5, 3.5), (-1.5, 4.5, -1.0, 4.0),
                   "the post's showdown surface: Beale's function without its third term"),
         Landscape("beale", "(1.5 − x + xy)² + (2.25 − x + xy²)² + (2.625 − x + xy³)²", _beale,
-                  ((3.0, 0.5),), (-1.0, 1.5), (-4.5, 4.5, -4.5, 4.5),
+                  ((3.0, 0.5),), (1.0, 1.5), (-4.5, 4.5, -4.5, 4.5),
                   "flat plateaus and sharp walls around a curved valley"),
         Landscape("rosenbrock", "(1 − x)² + 100(y − x²)²", _rosenbrock, ((1.0, 1.0),), (-1.5, 2.0),
                   (-2.0, 2.0, -1.0, 3.0), "a long curved banana valley: easy to enter, slow to follow"),

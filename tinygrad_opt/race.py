@@ -46,7 +46,7 @@ SUGGESTED_LR = {
     "rosenbrock": 0.001,
     "saddle": 0.01,
     "himmelblau": 0.005,
-    "rastrigin": 0.003,
+    "rastrigin": 0.01,
 }
 
 
