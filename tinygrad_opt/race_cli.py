@@ -40,7 +40,11 @@ def run_race(args: argparse.Namespace) -> int:
         if args.serve:
             from tinygrad_opt.serve import serve
 
-            serve(args.port, first=landscape.name)
+            try:
+                serve(args.port, first=landscape.name)
+            except OSError as error:  # the port is taken, or not ours to use
+                print(f"tinygrad-opt race: cannot serve on 127.0.0.1:{args.port}: {error}", file=sys.stderr)
+                return 1
             return 0
         rates = parse_learning_rates(args.lr, SUGGESTED_LR[landscape.name])
         suffix = Path(args.out).suffix.lower() if args.out else ""
