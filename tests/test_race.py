@@ -146,3 +146,14 @@ def test_module_examples_run():
     for module in (tinygrad_opt.landscapes, tinygrad_opt.race):
         failures, tried = doctest.testmod(module)
         assert tried > 0 and failures == 0
+
+
+def test_leaving_the_view_is_allowed_until_far_outside():
+    # SGD with lr 1.05 on x² + y² multiplies the position by 1 - 2.1 = -1.1 each step.
+    short = race("bowl", {"SGD": sgd(1.05)}, steps=20)["SGD"]
+    assert not short.diverged and abs(short.points[-1, 0]) > 5  # outside the view (-5, 5), still racing
+    np.testing.assert_allclose(short.points[-1], [4 * (-1.1) ** 20, 3 * (-1.1) ** 20], rtol=1e-9)
+    long = race("bowl", {"SGD": sgd(1.05)}, steps=60)["SGD"]
+    assert long.diverged and len(long.points) < 61
+    # it stopped at the first step beyond five view widths past the view's edge (|x| > 55)
+    assert abs(long.points[-1, 0]) <= 55 < abs(long.points[-1, 0]) * 1.1
