@@ -7,8 +7,10 @@ From simple to complex: SGD, Adagrad, RMSProp, Adam, AdamW, NAdam, RAdam, Lion,
 LAMB. Learning-rate schedules are in `optim.schedules`, clipping in `optim.clip`.
 """
 
+from tinygrad_opt.optim import schedules
 from tinygrad_opt.optim.adagrad import Adagrad
 from tinygrad_opt.optim.adam import Adam, AdamW
+from tinygrad_opt.optim.clip import clip_grad_norm, clip_grad_value
 from tinygrad_opt.optim.lamb import LAMB
 from tinygrad_opt.optim.lion import Lion
 from tinygrad_opt.optim.nadam import NAdam
@@ -19,4 +21,5 @@ from tinygrad_opt.optim.sgd import SGD
 
 __all__ = [
     "LAMB", "SGD", "Adagrad", "Adam", "AdamW", "Lion", "NAdam", "Optimizer", "RAdam", "RMSProp", "RMSprop",
+    "clip_grad_norm", "clip_grad_value", "schedules",
 ]
