@@ -39,6 +39,7 @@ test: $(VENV)/.installed dot lint
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/bench_engine.py
+	$(PY) benchmarks/bench_optim.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache .hypothesis
