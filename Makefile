@@ -55,6 +55,7 @@ test: $(VENV)/.installed dot lint
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/bench_engine.py
+	$(PY) benchmarks/bench_optim.py
 	$(PY) benchmarks/bench_race.py
 
 clean:

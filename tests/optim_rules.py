@@ -200,3 +200,60 @@ def lamb(theta, g, state, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-6, weight_decay
         theta_norm, r_norm = np.linalg.norm(theta), np.linalg.norm(r)
     ratio = np.where((theta_norm > 0) & (r_norm > 0), theta_norm / np.where(r_norm > 0, r_norm, 1), 1.0)
     return theta - lr * ratio * r
+
+
+def newton_schulz(G, steps=5, a=3.4445, b=-4.775, c=2.0315, eps=1e-7):
+    """Jordan et al.'s quintic iteration X <- a X + b (X X^T) X + c (X X^T)^2 X on the wide orientation."""
+    X = G.T if G.shape[0] > G.shape[1] else G
+    X = X / max(np.sqrt(np.sum(X * X)), eps)
+    for _ in range(steps):
+        A = X @ X.T
+        X = a * X + b * (A @ X) + c * (A @ (A @ X))
+    return X.T if G.shape[0] > G.shape[1] else X
+
+
+def muon(theta, g, state, t, lr=1e-3, weight_decay=0.1, momentum=0.95, nesterov=True, ns_steps=5,
+         adjust_lr_fn=None):
+    """Muon on one matrix: EMA momentum, Nesterov blend, orthogonalise, decoupled decay."""
+    lr = lr_at(lr, t)
+    B = momentum * state.get("B", 0.0) + (1 - momentum) * g
+    state["B"] = B
+    U = (1 - momentum) * g + momentum * B if nesterov else B
+    rows, cols = theta.shape
+    if adjust_lr_fn == "match_rms_adamw":
+        scale = 0.2 * np.sqrt(max(rows, cols))
+    else:
+        scale = np.sqrt(max(1, rows / cols))
+    return theta * (1 - lr * weight_decay) - lr * scale * newton_schulz(U, ns_steps)
+
+
+def lbfgs(x, grad, iterations, lr=1.0, history_size=100):
+    """L-BFGS with a fixed step, the inverse Hessian built as an explicit matrix by the BFGS
+    update H <- V^T H V + rho s s^T, V = I - rho y s^T (Nocedal & Wright, eq. 6.17 and 7.19),
+    from H^0 = gamma I over the kept pairs. Returns x after each iteration."""
+    n = x.size
+    pairs = []
+    gamma = 1.0
+    g = grad(x)
+    g_prev, t = g, 0.0
+    trajectory = []
+    for k in range(iterations):
+        if k == 0:
+            d = -g
+        else:
+            s, y = t * d, g - g_prev
+            if y @ s > 1e-10:
+                pairs = (pairs + [(s, y)])[-history_size:]
+                gamma = (y @ s) / (y @ y)
+            H = gamma * np.eye(n)
+            for s_i, y_i in pairs:
+                rho = 1 / (y_i @ s_i)
+                V = np.eye(n) - rho * np.outer(y_i, s_i)
+                H = V.T @ H @ V + rho * np.outer(s_i, s_i)
+            d = -H @ g
+        g_prev = g
+        t = lr * min(1.0, 1.0 / np.sum(np.abs(g))) if k == 0 else lr
+        x = x + t * d
+        g = grad(x)
+        trajectory.append(x)
+    return np.array(trajectory)
