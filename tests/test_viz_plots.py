@@ -146,6 +146,14 @@ def test_loss_curves_go_through_their_points(tmp_path):
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["adam: final 0.001", "sgd: final 1.2"]
 
 
+def test_losses_may_be_the_loss_values_themselves():
+    fig = plot_losses({"kept as Values": [Value(2.0), Value(0.5)], "as an array": np.array([1.0, 0.25])})
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == [
+        "kept as Values: final 0.5", "as an array: final 0.25",
+    ]
+    assert fig.axes[0].get_lines()[0].get_ydata().tolist() == [2.0, 0.5]
+
+
 def test_loss_scale_is_linear_for_a_narrow_range_and_names_non_finite_runs():
     ax = plot_losses({"a": [3.0, 2.0, 1.5]}).axes[0]
     assert ax.get_yscale() == "linear"
@@ -270,5 +278,15 @@ def test_grid_resolution_defaults_to_100_or_40_per_point_and_is_checked():
     scalar_model = plot_decision_boundary(lambda p: p[0] - p[1], X, Y, per_point=True).axes[0]
     assert array_model.collections[0].get_array().size == 100 * 100
     assert scalar_model.collections[0].get_array().size == 40 * 40
-    with pytest.raises(ValueError, match="resolution must be an integer >= 2, got 1"):
-        plot_decision_boundary(lambda p: p[:, 0], X, Y, resolution=1)
+    for bad in (0, 1, 2.5, True):
+        with pytest.raises(ValueError, match=f"resolution must be an integer >= 2, got {bad}"):
+            plot_decision_boundary(lambda p: p[:, 0], X, Y, resolution=bad)
+    with pytest.raises(ValueError, match="levels must be an integer >= 2, got 1"):
+        plot_landscape(TwoWells(), {}, levels=1)
+
+
+def test_a_bad_path_is_refused_before_any_work(tmp_path):
+    calls = []
+    with pytest.raises(ValueError, match=r"path must end in \.png, \.svg, \.pdf, got '.*regions\.gif'"):
+        plot_decision_boundary(lambda p: calls.append(p) or p[:, 0], X, Y, path=tmp_path / "regions.gif")
+    assert calls == [] and not (tmp_path / "regions.gif").exists()

@@ -65,10 +65,12 @@ def draw_graph(
     index = {node: i for i, node in enumerate(kept)}
     folded, feeds = _fold_the_rest(kept, index)
 
-    dot = graphviz.Digraph(format=format)
-    dot.attr(rankdir=rankdir)
-    dot.attr("node", fontname="Helvetica", fontsize="11")
-    dot.attr("edge", arrowsize="0.6")
+    dot = graphviz.Digraph(
+        format=format,
+        graph_attr={"rankdir": rankdir},
+        node_attr={"fontname": "Helvetica", "fontsize": "11"},
+        edge_attr={"arrowsize": "0.6"},
+    )
     for i, node in enumerate(kept):
         dot.node(f"v{i}", _value_label(node, show_grad), shape="plaintext")
         if not node._prev:
@@ -86,7 +88,7 @@ def draw_graph(
         dot.node(f"more{i}", _html(text), shape="box", style="dashed,rounded", fontcolor="#555555")
     if folded:
         total = len(kept) + sum(folded.values())
-        dot.attr(
+        dot.graph_attr.update(
             label=f"showing the {len(kept):,} values nearest the output, of {total:,} "
             f"(max_nodes={max_nodes}); the other {total - len(kept):,} are folded into "
             f"{len(folded):,} dashed placeholders",

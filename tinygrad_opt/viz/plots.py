@@ -58,12 +58,14 @@ def plot_losses(
     ax: Axes | None = None,
     path: str | os.PathLike | None = None,
 ) -> Figure:
-    """One loss curve per run, `histories` mapping a name to its losses (one a step).
+    """One loss curve per run, `histories` mapping a name to its losses (one a step:
+    numbers, or the loss Values themselves).
 
     The legend gives each run's final loss, or the step where it stopped being finite.
     log_scale: a log y axis; by default one is used when all losses are positive and
     span more than two decades.
     """
+    _check_path(path)
     if not isinstance(histories, Mapping) or not histories:
         raise ValueError("plot_losses needs a non-empty dict name -> sequence of losses")
     curves = {name: _as_vector(losses, f"losses of {name!r}") for name, losses in histories.items()}
@@ -114,6 +116,7 @@ def plot_decision_boundary(
         one forward pass per grid point (resolution**2 of them).
     The title gives the model's accuracy on (X, y).
     """
+    _check_path(path)
     X = np.asarray(X, dtype=np.float64)  # noqa: N806
     y = np.asarray(y)
     if X.ndim != 2 or X.shape[1] != 2 or len(X) == 0:
@@ -122,8 +125,7 @@ def plot_decision_boundary(
         raise ValueError(f"y must hold one label per point, shape ({len(X)},), got shape {y.shape}")
     if resolution is None:
         resolution = 40 if per_point else 100
-    if isinstance(resolution, bool) or not isinstance(resolution, (int, np.integer)) or resolution < 2:
-        raise ValueError(f"resolution must be an integer >= 2, got {resolution!r}")
+    resolution = _check_count("resolution", resolution)
 
     low, high = X.min(axis=0), X.max(axis=0)
     pad = 0.1 * np.maximum(high - low, 1e-9) + 0.25
@@ -224,6 +226,9 @@ def plot_landscape(
     loss - lowest + delta, with delta a millionth of the range, so the log scale
     still resolves the bottom of the valley; the colour bar says so.
     """
+    _check_path(path)
+    resolution = _check_count("resolution", resolution)
+    levels = _check_count("levels", levels)
     if not isinstance(trajectories, Mapping):
         raise TypeError(f"trajectories must be a dict name -> trajectory, got {type(trajectories).__name__}")
     for name in ("name", "minima", "view"):
@@ -241,7 +246,7 @@ def plot_landscape(
     finite = z[np.isfinite(z)]
     if finite.size == 0:
         raise ValueError(f"landscape {landscape.name!r} has no finite value in its view")
-    lowest = min([finite.min(), *(_evaluate(landscape, mx, my) for mx, my in landscape.minima)])
+    lowest = np.nanmin([finite.min(), *(_evaluate(landscape, mx, my) for mx, my in landscape.minima)])
     if lowest > 0:
         shown, colour_label = z, "loss (log scale)"
     else:
@@ -299,6 +304,8 @@ def _as_path(name: str, trajectory: Trajectory) -> tuple[np.ndarray, np.ndarray,
 
 # -------------------------------------------------------------------------- helpers
 def _as_vector(values: Any, what: str) -> np.ndarray:
+    if isinstance(values, (list, tuple)):
+        values = [v.item() if isinstance(v, Value) else v for v in values]  # losses kept as Values
     try:
         vector = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError):
@@ -320,10 +327,19 @@ def _figure_and_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Fig
     return fig, fig.add_subplot()
 
 
+def _check_count(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 2:
+        raise ValueError(f"{name} must be an integer >= 2, got {value!r}")
+    return int(value)
+
+
+def _check_path(path: str | os.PathLike | None) -> None:
+    """Checked before any work: the format comes from the suffix."""
+    if path is not None and os.path.splitext(os.fspath(path))[1].lower() not in SAVE_SUFFIXES:
+        raise ValueError(f"path must end in {', '.join(SAVE_SUFFIXES)}, got {os.fspath(path)!r}")
+
+
 def _save(fig: Figure, path: str | os.PathLike | None) -> Figure:
     if path is not None:
-        suffix = os.path.splitext(os.fspath(path))[1].lower()
-        if suffix not in SAVE_SUFFIXES:
-            raise ValueError(f"path must end in {', '.join(SAVE_SUFFIXES)}, got {os.fspath(path)!r}")
         fig.savefig(path)
     return fig
