@@ -122,8 +122,7 @@ def _run(
         losses.append(loss.data)
         loss.backward()
         if clip_value is not None:
-            x.grad = min(max(x.grad, -clip_value), clip_value)
-            y.grad = min(max(y.grad, -clip_value), clip_value)
+            optim.clip_grad_value([x, y], clip_value)  # the post's np.clip(grad, -c, c)
         optimizer.step()
         px, py = float(x.data), float(y.data)
         if not (low_x <= px <= high_x and low_y <= py <= high_y):  # also False for nan
