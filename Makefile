@@ -28,6 +28,22 @@ dot:
 	         "'brew install graphviz' (macOS) or from https://graphviz.org/download/"; exit 1; \
 	  fi; }
 
+# Chromium runs the race page's browser tests (tests/test_page.py, driven by Playwright).
+# Install it with the system package manager when it is missing and we can; otherwise
+# say so: those tests then skip, naming the reason.
+.PHONY: browser
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null || true; \
+	  elif command -v apt-get >/dev/null 2>&1 && command -v sudo >/dev/null 2>&1; then \
+	    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null || true; \
+	  fi; \
+	  command -v chromium >/dev/null 2>&1 || \
+	    echo "Chromium is missing, so the browser tests will skip: install it with 'sudo apt-get install chromium'"; }
+
+test: browser
+
 demo: $(VENV)/.installed dot
 	$(PY) -m tinygrad_opt demo
 	$(PY) demos/moons.py
@@ -40,6 +56,8 @@ test: $(VENV)/.installed dot lint
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/bench_engine.py
+	$(PY) benchmarks/bench_optim.py
+	$(PY) benchmarks/bench_race.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache .hypothesis

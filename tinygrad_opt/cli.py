@@ -61,10 +61,48 @@ def _graph(args: argparse.Namespace) -> int:
     return 0
 
 
+def _race_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--landscape", default="beale_like", metavar="NAME",
+                        help="bowl, ravine, beale_like, beale, rosenbrock, saddle, himmelblau, rastrigin "
+                             "(default beale_like)")
+    parser.add_argument("--steps", type=int, default=200, help="steps per racer (default 200)")
+    parser.add_argument("--start", type=float, nargs=2, metavar=("X", "Y"),
+                        help="start point (default: the landscape's own)")
+    parser.add_argument("--lr", nargs="+", action="extend", default=[], metavar="NAME=VALUE",
+                        help="learning rates: VALUE for every racer, NAME=VALUE for one "
+                             "(SGD, Momentum, RMSProp, Adam; default: a rate suggested for the landscape)")
+    parser.add_argument("--clip", type=float, metavar="V", help="clip each gradient component to [-V, V]")
+    parser.add_argument("--out", metavar="FILE",
+                        help="write race.png or race.svg (a picture) or race.html (the page)")
+    parser.add_argument("--serve", action="store_true",
+                        help="serve the interactive page on 127.0.0.1 with live races (click to start)")
+    parser.add_argument("--port", type=int, default=8000, help="port for --serve (default 8000; 0 picks one)")
+
+
+def _race(args: argparse.Namespace) -> int:
+    from tinygrad_opt.race_cli import run_race
+
+    return run_race(args)
+
+
+def _seed_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-tuned", action="store_true",
+                        help="skip the learning-rate sweeps (the last two tables)")
+
+
+def _seed(args: argparse.Namespace) -> int:
+    from tinygrad_opt.seed import report
+
+    print(report(tuned=not args.no_tuned))
+    return 0
+
+
 # name -> (help, add arguments, run)
 COMMANDS = {
     "demo": ("train a tiny model with the engine and watch its loss fall", _demo_arguments, _demo),
     "graph": ("draw a built-in example's computation graph to SVG", _graph_arguments, _graph),
+    "race": ("race SGD, Momentum, RMSProp and Adam on a loss landscape", _race_arguments, _race),
+    "seed": ("run the post's experiments and print its numbers beside the real ones", _seed_arguments, _seed),
 }
 
 

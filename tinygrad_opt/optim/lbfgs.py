@@ -1,0 +1,266 @@
+"""L-BFGS: a quasi-Newton method that builds curvature from the last few steps."""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from tinygrad_opt.engine import Value
+from tinygrad_opt.optim.optimizer import Optimizer, check_lr, check_number
+
+
+class LBFGS(Optimizer):
+    r"""L-BFGS: limited-memory Broyden-Fletcher-Goldfarb-Shanno (PyTorch's interface).
+
+    All parameters form one vector x. Each iteration k, with gradient g_k:
+
+        s_k = x_{k+1} - x_k,   y_k = g_{k+1} - g_k,   rho_k = 1 / (y_k . s_k)
+        d_k = -H_k g_k, H_k applied by the two-loop recursion over the last m pairs (s, y),
+              starting from H^0 = gamma I with gamma = (s . y) / (y . y) of the newest pair
+        x_{k+1} = x_k + t_k d_k
+
+    with t_k = lr (the first iteration: lr * min(1, 1 / ||g||_1)), or t_k found by a
+    line search satisfying the strong Wolfe conditions
+        f(x + t d) <= f(x) + c1 t g.d   and   |g(x + t d).d| <= c2 |g.d|,   c1 = 1e-4, c2 = 0.9.
+    A pair is kept only if y . s > 1e-10 (so H stays positive definite).
+
+    `step(closure)` runs up to `max_iter` iterations: the closure must zero the
+    gradients, compute the loss, call backward and return the loss; it is called
+    up to `max_eval` times. It stops early when max|g| <= tolerance_grad, or the step
+    or the change in loss is below tolerance_change. Returns the first loss.
+
+    Arguments -> symbols: `lr` -> t (or the line search's first trial), `history_size`
+    -> m, `line_search_fn` None or "strong_wolfe".
+
+    Papers: Liu & Nocedal (1989), "On the limited memory BFGS method for large scale
+    optimization"; Nocedal & Wright, "Numerical Optimization" (2006), Algorithms
+    7.4 (two-loop recursion), 3.5 and 3.6 (line search with cubic interpolation).
+
+    Conventions: as PyTorch's LBFGS (one parameter group, the same stopping tests
+    and defaults, lr scaling of the first step); the line search follows Nocedal &
+    Wright and may pick slightly different step lengths than PyTorch's. Without a
+    line search, the fixed step lr=1 can diverge on hard problems.
+    """
+
+    batch_scalars = False
+
+    def __init__(self, params: Iterable[Any], lr: float = 1.0, max_iter: int = 20,
+                 max_eval: int | None = None, tolerance_grad: float = 1e-7, tolerance_change: float = 1e-9,
+                 history_size: int = 100, line_search_fn: str | None = None) -> None:
+        if max_eval is None:
+            max_eval = max_iter * 5 // 4
+        defaults = dict(lr=lr, max_iter=max_iter, max_eval=max_eval, tolerance_grad=tolerance_grad,
+                        tolerance_change=tolerance_change, history_size=history_size,
+                        line_search_fn=line_search_fn)
+        super().__init__(params, defaults)
+        if len(self.param_groups) != 1:
+            raise ValueError("LBFGS updates all its parameters as one vector: give it one parameter group")
+        self.memory: dict[str, Any] = {"n_iter": 0, "func_evals": 0, "s": [], "y": [], "rho": []}
+
+    def _validate(self, group: dict[str, Any]) -> None:
+        group["lr"] = check_lr(group["lr"])
+        for name in ("max_iter", "max_eval", "history_size"):
+            value = group[name]
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"Invalid {name}: {value!r} (expected a whole number >= 1)")
+        group["tolerance_grad"] = check_number("tolerance_grad", group["tolerance_grad"])
+        group["tolerance_change"] = check_number("tolerance_change", group["tolerance_change"])
+        if group["line_search_fn"] not in (None, "strong_wolfe"):
+            raise ValueError(f"Invalid line_search_fn: {group['line_search_fn']!r} "
+                             "(expected None or 'strong_wolfe')")
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        if self.param_groups:
+            raise ValueError("LBFGS updates all its parameters as one vector: it has one parameter group")
+        super().add_param_group(param_group)
+
+    # ---------------------------------------------------- the parameter vector
+    def _params(self) -> list[Value]:
+        return self.param_groups[0]["params"]
+
+    def _flat_grad(self) -> np.ndarray:
+        return np.concatenate([np.ravel(p.grad) for p in self._params()]).astype(np.float64)
+
+    def _flat_data(self) -> np.ndarray:
+        return np.concatenate([np.ravel(p.data) for p in self._params()]).astype(np.float64)
+
+    def _set_flat_data(self, x: np.ndarray) -> None:
+        start = 0
+        for p in self._params():
+            if type(p.data) is float:
+                p.data = float(x[start])
+                start += 1
+            else:
+                p.data[...] = x[start:start + p.data.size].reshape(p.data.shape)  # in place, dtype kept
+                start += p.data.size
+
+    @staticmethod
+    def _loss_value(loss: Any) -> float:
+        return float(loss.data) if isinstance(loss, Value) else float(loss)
+
+    # -------------------------------------------------------------------- step
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Run up to `max_iter` L-BFGS iterations; return the loss before the first one."""
+        if closure is None:
+            raise ValueError("LBFGS needs a closure: a function that zeroes the gradients, computes the "
+                             "loss, calls backward() and returns the loss")
+        group, memory = self.param_groups[0], self.memory
+        tolerance_grad, tolerance_change = group["tolerance_grad"], group["tolerance_change"]
+        lr = self._lr_at(group)
+        first_loss = closure()
+        loss = self._loss_value(first_loss)
+        evals = 1
+        memory["func_evals"] += 1
+        g = self._flat_grad()
+        if np.max(np.abs(g), initial=0.0) <= tolerance_grad:
+            return first_loss
+        d, t = memory.get("d"), memory.get("t")
+        iterations = 0
+        while iterations < group["max_iter"]:
+            iterations += 1
+            memory["n_iter"] += 1
+            if memory["n_iter"] == 1:
+                d = -g
+                memory.update(s=[], y=[], rho=[], gamma=1.0)
+            else:
+                self._remember(d * t, g - memory["prev_grad"], group["history_size"])
+                d = -self._apply_inverse_hessian(g)
+            memory["prev_grad"], memory["prev_loss"] = g.copy(), loss
+            t = lr * min(1.0, 1.0 / np.sum(np.abs(g))) if memory["n_iter"] == 1 else lr
+            slope = float(g @ d)
+            if slope > -tolerance_change:  # not a descent direction (any more)
+                break
+            if group["line_search_fn"] == "strong_wolfe":
+                x = self._flat_data()
+                loss, g, t, used = self._strong_wolfe(closure, x, d, t, loss, g, slope, tolerance_change)
+                self._set_flat_data(x + t * d)
+            else:
+                self._set_flat_data(self._flat_data() + t * d)
+                used = 0
+                if iterations != group["max_iter"]:  # the last iteration's loss is the next step's first
+                    loss = self._loss_value(closure())
+                    g = self._flat_grad()
+                    used = 1
+            evals += used
+            memory["func_evals"] += used
+            if iterations == group["max_iter"] or evals >= group["max_eval"]:
+                break
+            if np.max(np.abs(g)) <= tolerance_grad:
+                break
+            if np.max(np.abs(d)) * abs(t) <= tolerance_change:  # the step is negligible
+                break
+            if abs(loss - memory["prev_loss"]) < tolerance_change:  # so is the progress
+                break
+        memory["d"], memory["t"] = d, t
+        group["step"] += 1
+        return first_loss
+
+    def _remember(self, s: np.ndarray, y: np.ndarray, history_size: int) -> None:
+        """Keep the pair (s, y) if it has positive curvature y . s, dropping the oldest beyond m."""
+        memory = self.memory
+        ys = float(y @ s)
+        if ys > 1e-10:
+            if len(memory["s"]) == history_size:
+                for key in ("s", "y", "rho"):
+                    memory[key].pop(0)
+            memory["s"].append(s)
+            memory["y"].append(y)
+            memory["rho"].append(1.0 / ys)
+            memory["gamma"] = ys / float(y @ y)
+
+    def _apply_inverse_hessian(self, g: np.ndarray) -> np.ndarray:
+        """H g by the two-loop recursion (Nocedal & Wright, Algorithm 7.4)."""
+        memory = self.memory
+        q = g.copy()
+        alphas = []
+        newest_first = zip(reversed(memory["s"]), reversed(memory["y"]), reversed(memory["rho"]), strict=True)
+        for s, y, rho in newest_first:
+            alpha = rho * float(s @ q)
+            q -= alpha * y
+            alphas.append(alpha)
+        r = memory["gamma"] * q  # H^0 = gamma I
+        for s, y, rho, alpha in zip(memory["s"], memory["y"], memory["rho"], reversed(alphas), strict=True):
+            beta = rho * float(y @ r)
+            r += (alpha - beta) * s
+        return r
+
+    # ------------------------------------------------------------ line search
+    def _strong_wolfe(self, closure: Callable[[], Any], x: np.ndarray, d: np.ndarray, t: float, loss: float,
+                      g: np.ndarray, slope: float, tolerance_change: float, c1: float = 1e-4, c2: float = 0.9,
+                      max_evals: int = 25) -> tuple[float, np.ndarray, float, int]:
+        """Find t with f(x + t d) <= f(x) + c1 t slope and |g(x + t d) . d| <= c2 |slope|.
+
+        Nocedal & Wright, Algorithm 3.5 (bracketing) and 3.6 (zoom). Returns the loss,
+        gradient and step length of the accepted point and the number of evaluations.
+        """
+        def evaluate(step: float) -> tuple[float, np.ndarray, float]:
+            self._set_flat_data(x + step * d)
+            value = self._loss_value(closure())
+            grad = self._flat_grad()
+            return value, grad, float(grad @ d)
+
+        f0, slope0 = loss, slope
+        t_prev, f_prev, g_prev, slope_prev = 0.0, loss, g, slope
+        evals = 0
+        while True:
+            f_t, g_t, slope_t = evaluate(t)
+            evals += 1
+            if f_t > f0 + c1 * t * slope0 or (evals > 1 and f_t >= f_prev):
+                low, high = (t_prev, f_prev, g_prev, slope_prev), (t, f_t, g_t, slope_t)
+                break
+            if abs(slope_t) <= -c2 * slope0:
+                return f_t, g_t, t, evals  # strong Wolfe conditions hold
+            if slope_t >= 0:
+                low, high = (t, f_t, g_t, slope_t), (t_prev, f_prev, g_prev, slope_prev)
+                break
+            if evals >= max_evals:
+                return f_t, g_t, t, evals
+            # extrapolate: a cubic step between 1.01 t and 10 t
+            t_next = _cubic_minimum(t_prev, f_prev, slope_prev, t, f_t, slope_t,
+                                    t + 0.01 * (t - t_prev), 10 * t)
+            t_prev, f_prev, g_prev, slope_prev = t, f_t, g_t, slope_t
+            t = t_next
+        # zoom: shrink [low, high] (low the better end) until the conditions hold
+        while evals < max_evals and abs(high[0] - low[0]) * np.max(np.abs(d)) >= tolerance_change:
+            lo, hi = sorted((low[0], high[0]))
+            t = _cubic_minimum(*low[:2], low[3], *high[:2], high[3], lo, hi)
+            if min(t - lo, hi - t) < 0.1 * (hi - lo):  # too close to an end: bisect instead
+                t = (lo + hi) / 2
+            f_t, g_t, slope_t = evaluate(t)
+            evals += 1
+            if f_t > f0 + c1 * t * slope0 or f_t >= low[1]:
+                high = (t, f_t, g_t, slope_t)
+            else:
+                if abs(slope_t) <= -c2 * slope0:
+                    return f_t, g_t, t, evals
+                if slope_t * (high[0] - low[0]) >= 0:
+                    high = low
+                low = (t, f_t, g_t, slope_t)
+        return low[1], low[2], low[0], evals
+
+    # ------------------------------------------------------------- state dict
+    def state_dict(self) -> dict[str, Any]:
+        saved = super().state_dict()
+        saved["memory"] = copy.deepcopy(self.memory)
+        return saved
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        super().load_state_dict(state_dict)
+        self.memory = copy.deepcopy(state_dict["memory"])
+
+
+def _cubic_minimum(x1: float, f1: float, g1: float, x2: float, f2: float, g2: float,
+                   low: float, high: float) -> float:
+    """The minimiser in [low, high] of the cubic through (x1, f1) and (x2, f2) with slopes g1, g2
+    (Nocedal & Wright, equation 3.59); the middle of [low, high] if the cubic has none."""
+    d1 = g1 + g2 - 3 * (f1 - f2) / (x1 - x2)
+    square = d1 * d1 - g1 * g2
+    if square < 0:
+        return (low + high) / 2
+    d2 = math.copysign(math.sqrt(square), x2 - x1)
+    x = x2 - (x2 - x1) * (g2 + d2 - d1) / (g2 - g1 + 2 * d2)
+    return min(max(x, low), high)

@@ -1,0 +1,266 @@
+"""The `Optimizer` base class: parameter groups, named per-parameter state, `step`,
+`zero_grad`, state dicts and learning-rate schedules. Each algorithm (`sgd.py`,
+`adam.py`, ...) only writes `_init_state` and `_update`: the math of one step on
+NumPy arrays.
+
+Two things make one code path serve scalars and tensors, and stay fast for both:
+
+* A scalar `Value` holds an immutable Python float, so its update cannot happen in
+  place. Every NumPy call costs about a microsecond whatever its size, so instead
+  of updating scalars one at a time, the scalars of a group are gathered into one
+  array, updated together by the same `_update` as a tensor, and written back.
+  Their per-parameter state is a set of 0-d views into the group's state arrays,
+  so `opt.state[p]["exp_avg"]` works for scalars too.
+* Elementwise updates of large arrays are memory-bound. `chunks` walks them in
+  cache-sized pieces, so the handful of ufuncs of one step read each element from
+  main memory once instead of once per ufunc, and the scratch arrays they write
+  into are allocated once per optimizer, not once per step.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import numpy as np
+
+from tinygrad_opt.engine import Value
+
+Schedule = Callable[[int], float]
+CHUNK = 1 << 17  # elements per piece (512 KiB of float32): measured best among 2^13 .. 2^24 here
+SCRATCH_ROWS = 3  # most temporaries any update needs at once
+
+
+def check_number(name: str, value: Any, low: float = 0.0, high: float | None = None,
+                 high_inclusive: bool = False) -> float:
+    """Return `value` as a float if low <= value (< or <= high), else raise a ValueError naming it."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    too_high = high is not None and (value > high if high_inclusive else value >= high)
+    if not value >= low or too_high:  # `not >=` also rejects nan
+        upper = "" if high is None else f" and {'<=' if high_inclusive else '<'} {high}"
+        raise ValueError(f"Invalid {name}: {value!r} (expected >= {low}{upper})")
+    return value
+
+
+def check_betas(betas: Any) -> tuple[float, float]:
+    """Both coefficients of `betas` must lie in [0, 1)."""
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise ValueError(f"Invalid betas: {betas!r} (expected a pair (beta1, beta2))")
+    return (check_number("beta1 (betas[0])", betas[0], 0.0, 1.0),
+            check_number("beta2 (betas[1])", betas[1], 0.0, 1.0))
+
+
+def check_lr(lr: Any) -> float | Schedule:
+    """A learning rate is a number >= 0 or a schedule: a function of the step count."""
+    return lr if callable(lr) else check_number("learning rate (lr)", lr)
+
+
+class Optimizer:
+    """Base class of all optimizers: holds parameter groups and per-parameter state.
+
+    `params` is an iterable of `Value`s, or of dicts `{"params": [...], "lr": ...}`
+    (parameter groups) whose entries override the optimizer's defaults. Each group
+    counts its updates in `group["step"]` (0 before the first), and `lr` may be a
+    schedule `step -> lr`: the first update uses `schedule(0)`. `lrs` gives the
+    learning rate each group uses at its next step.
+    """
+
+    batch_scalars = True  # False for updates that need each parameter's own norm (LAMB, Muon)
+
+    def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
+        self.defaults = defaults
+        self.param_groups: list[dict[str, Any]] = []
+        self.state: dict[Value, dict[str, Any]] = {}
+        self._batches: list[dict[str, np.ndarray] | None] = []  # state of each group's scalars
+        self._scratch: dict[np.dtype, np.ndarray] = {}
+        params = list(params)
+        if not params:
+            raise ValueError("optimizer got an empty parameter list")
+        groups = params if isinstance(params[0], dict) else [{"params": params}]
+        for group in groups:
+            self.add_param_group(group)
+
+    # ------------------------------------------------------------------ groups
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group of parameters with its own hyperparameters (missing ones from the defaults)."""
+        if not isinstance(param_group, dict) or "params" not in param_group:
+            raise TypeError(f"a parameter group must be a dict with 'params', got {param_group!r:.60}")
+        params = param_group["params"]
+        params = [params] if isinstance(params, Value) else list(params)
+        for p in params:
+            if not isinstance(p, Value):
+                raise TypeError(f"optimizer parameters must be Values, got {type(p).__name__}")
+        seen = {id(p) for group in self.param_groups for p in group["params"]}
+        if len({id(p) for p in params}) != len(params) or any(id(p) in seen for p in params):
+            raise ValueError("a parameter appears more than once in the optimizer's groups")
+        unknown = set(param_group) - set(self.defaults) - {"params", "step"}
+        if unknown:
+            raise ValueError(f"unknown hyperparameter(s) {sorted(unknown)} for {type(self).__name__}")
+        group = {**self.defaults, **param_group, "params": params}
+        group.setdefault("step", 0)
+        self._validate(group)
+        self.param_groups.append(group)
+        self._batches.append(None)
+
+    def _validate(self, group: dict[str, Any]) -> None:
+        """Check a group's hyperparameters; each optimizer raises ValueError naming a bad one."""
+        group["lr"] = check_lr(group["lr"])
+
+    @property
+    def lrs(self) -> list[float]:
+        """The learning rate each group uses at its next step."""
+        return [self._lr_at(group) for group in self.param_groups]
+
+    @staticmethod
+    def _lr_at(group: dict[str, Any]) -> float:
+        lr = group["lr"]
+        if callable(lr):
+            lr = lr(group["step"])
+            if not lr >= 0:
+                raise ValueError(f"the learning-rate schedule returned {lr!r} at step {group['step']}")
+        return lr
+
+    # -------------------------------------------------------------------- step
+    def zero_grad(self) -> None:
+        """Set every parameter's gradient to zero (in place for tensors)."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if type(p.grad) is float:
+                    p.grad = 0.0
+                else:
+                    p.grad.fill(0.0)
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Update every parameter once from its `.grad`; return `closure()` if one is given.
+
+        The closure (zero the gradients, compute the loss, call backward, return the
+        loss) is evaluated before the update, as in PyTorch.
+        """
+        loss = closure() if closure is not None else None
+        for index, group in enumerate(self.param_groups):
+            lr = self._lr_at(group)
+            group["step"] += 1
+            scalars = [p for p in group["params"] if type(p.data) is float]
+            if scalars and self.batch_scalars:
+                theta = np.array([p.data for p in scalars])
+                grad = np.array([p.grad for p in scalars], dtype=np.float64)
+                self._update(theta, grad, self._batch_state(index, theta), group, lr)
+                for p, x in zip(scalars, theta.tolist(), strict=True):
+                    p.data = x
+            elif scalars:
+                for p in scalars:
+                    theta = np.array(p.data)
+                    self._update(theta, np.array(p.grad), self._param_state(p, theta, group), group, lr)
+                    p.data = float(theta)
+            for p in group["params"]:
+                if type(p.data) is not float:
+                    self._update(p.data, p.grad, self._param_state(p, p.data, group), group, lr)
+        return loss
+
+    def _init_state(self, theta: np.ndarray, group: dict[str, Any]) -> dict[str, np.ndarray]:
+        """The named state buffers of a parameter with data `theta` (zeros unless said otherwise)."""
+        return {}
+
+    def _update(self, theta: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray],
+                group: dict[str, Any], lr: float) -> None:
+        """Update `theta` in place; `group["step"]` is t, the 1-based number of this update."""
+        raise NotImplementedError
+
+    def _param_state(self, p: Value, theta: np.ndarray, group: dict[str, Any]) -> dict[str, np.ndarray]:
+        state = self.state.get(p)
+        if state is None:
+            state = self.state[p] = self._init_state(theta, group)
+        return state
+
+    def _batch_state(self, index: int, theta: np.ndarray) -> dict[str, np.ndarray]:
+        """The state arrays of group `index`'s scalars; `self.state[p]` holds 0-d views of them."""
+        batch = self._batches[index]
+        if batch is None:
+            batch = self._batches[index] = self._init_state(theta, self.param_groups[index])
+            scalars = [p for p in self.param_groups[index]["params"] if type(p.data) is float]
+            for i, p in enumerate(scalars):
+                loaded = self.state.get(p, {})
+                # 0-d views of each scalar's entry; a 0-d buffer (one number for all) is shared
+                self.state[p] = {name: buffer[i, ...] if buffer.ndim else buffer
+                                 for name, buffer in batch.items()}
+                for name, value in loaded.items():
+                    self.state[p][name][...] = value
+        return batch
+
+    # ------------------------------------------------------ chunks and scratch
+    def chunks(self, *arrays: np.ndarray, scratch: int = 1) -> Iterator[list[np.ndarray]]:
+        """Yield `arrays` (same shape) piece by piece, followed by `scratch` temporary arrays.
+
+        Small arrays come back whole, large ones as flat views of `CHUNK` elements,
+        so an elementwise update written once works on both. Updating a piece in
+        place updates the array.
+        """
+        dtype = arrays[0].dtype
+        buffer = self._scratch.get(dtype)
+        if buffer is None:
+            buffer = self._scratch[dtype] = np.empty((SCRATCH_ROWS, CHUNK), dtype)
+        size = arrays[0].size
+        if size <= CHUNK:
+            shape = arrays[0].shape
+            yield [*arrays, *(buffer[k, :size].reshape(shape) for k in range(scratch))]
+            return
+        if not all(a.flags.c_contiguous for a in arrays):
+            raise ValueError("large parameters and their gradients must be C-contiguous arrays")
+        flat = [a.reshape(-1) for a in arrays]  # views, since the arrays are contiguous
+        for start in range(0, size, CHUNK):
+            stop = min(start + CHUNK, size)
+            yield [*(f[start:stop] for f in flat), *(buffer[k, :stop - start] for k in range(scratch))]
+
+    # --------------------------------------------------------------- state dict
+    def state_dict(self) -> dict[str, Any]:
+        """A copy of the state and groups; parameters are named by their position across groups."""
+        index = {}
+        groups = []
+        for group in self.param_groups:
+            ids = [index.setdefault(p, len(index)) for p in group["params"]]
+            # a schedule is kept by reference: an object like ReduceOnPlateau has its own state_dict
+            settings = {k: v if callable(v) else copy.deepcopy(v) for k, v in group.items() if k != "params"}
+            groups.append({**settings, "params": ids})
+        state = {index[p]: {name: np.copy(value) for name, value in s.items()}
+                 for p, s in self.state.items() if p in index}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore a `state_dict()`: the run continues exactly as if it had never stopped.
+
+        Hyperparameters and step counts come from the dict; a schedule given to this
+        optimizer as `lr` is kept (a plain function needs nothing restored).
+        """
+        groups = state_dict["param_groups"]
+        if len(groups) != len(self.param_groups):
+            raise ValueError(f"state dict has {len(groups)} parameter groups, the optimizer has "
+                             f"{len(self.param_groups)}")
+        params = []
+        for group, saved in zip(self.param_groups, groups, strict=True):
+            if len(group["params"]) != len(saved["params"]):
+                raise ValueError(f"a saved group has {len(saved['params'])} parameters, the optimizer's has "
+                                 f"{len(group['params'])}")
+            params.extend(group["params"])
+        for index, (group, saved) in enumerate(zip(self.param_groups, groups, strict=True)):
+            for key, value in saved.items():
+                if key == "params" or (callable(value) and callable(group.get(key))):
+                    continue  # keep this optimizer's own schedule object
+                group[key] = value if callable(value) else copy.deepcopy(value)
+            self._batches[index] = None
+        self.state = {}
+        for i, saved_state in state_dict["state"].items():
+            p = params[i]
+            if np.shape(p.data) != np.shape(next(iter(saved_state.values()), p.data)):
+                raise ValueError(f"saved state of parameter {i} does not match its shape {np.shape(p.data)}")
+            self.state[p] = {name: np.array(value, dtype=np.result_type(p.data)) if type(p.data) is not float
+                             else np.array(value, dtype=np.float64) for name, value in saved_state.items()}
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            settings = ", ".join(f"{k}={v!r}" for k, v in group.items() if k != "params")
+            lines.append(f"  group {i}: {len(group['params'])} parameters, {settings}")
+        return "\n".join(lines) + "\n)"
