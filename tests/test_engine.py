@@ -29,6 +29,8 @@ UNARY = {
     "log": (lambda x: x.log(), 0.5, 3),
     "sqrt": (lambda x: x.sqrt(), 0.5, 3),
     "abs": (lambda x: x.abs(), -2, 2),
+    "sin": (lambda x: x.sin(), -3, 3),
+    "cos": (lambda x: x.cos(), -3, 3),
     "square": (lambda x: x**2, -2, 2),
     "cube": (lambda x: x**3, -2, 2),
     "reciprocal": (lambda x: x**-1, 0.5, 2),

@@ -188,6 +188,14 @@ class Value:
     def abs(self) -> Value:
         return Value._result(abs(self.data), (self,), "abs", _abs_backward)
 
+    def sin(self) -> Value:
+        x = self.data
+        return Value._result(math.sin(x) if type(x) is float else np.sin(x), (self,), "sin", _sin_backward)
+
+    def cos(self) -> Value:
+        x = self.data
+        return Value._result(math.cos(x) if type(x) is float else np.cos(x), (self,), "cos", _cos_backward)
+
     __abs__ = abs
 
     # ------------------------------------------------------------- linear algebra
@@ -425,6 +433,16 @@ def _sqrt_backward(out: Value, grad: Any) -> None:  # d sqrt(x)/dx = 1 / (2 sqrt
 def _abs_backward(out: Value, grad: Any) -> None:  # d|x|/dx = sign(x), 0 at 0
     x = out._prev[0].data
     out._prev[0]._accumulate(grad * (float((x > 0) - (x < 0)) if type(x) is float else np.sign(x)))
+
+
+def _sin_backward(out: Value, grad: Any) -> None:  # d sin(x)/dx = cos(x)
+    x = out._prev[0].data
+    out._prev[0]._accumulate(grad * (math.cos(x) if type(x) is float else np.cos(x)))
+
+
+def _cos_backward(out: Value, grad: Any) -> None:  # d cos(x)/dx = -sin(x)
+    x = out._prev[0].data
+    out._prev[0]._accumulate(-grad * (math.sin(x) if type(x) is float else np.sin(x)))
 
 
 def _matmul_backward(out: Value, grad: Any) -> None:  # C = AB: dA = G B^T, dB = A^T G

@@ -89,19 +89,10 @@ def _rastrigin(x: Any, y: Any) -> Any:
 
 
 def cos(t: Any) -> Any:
-    """cos t for a Value (a graph node with local gradient -sin t), a float or an array.
-
-    The engine has no trigonometry; Rastrigin needs this one op, written the engine's way:
-    forward and local backward rule side by side.
-    """
-    if not isinstance(t, Value):
-        return np.cos(t) if isinstance(t, np.ndarray) else math.cos(t)
-    data = t.data
-
-    def backward(grad: Any) -> None:
-        t._accumulate(-grad * (math.sin(data) if type(data) is float else np.sin(data)))
-    out = math.cos(data) if type(data) is float else np.cos(data)
-    return Value._result(out, (t,), "cos", backward)
+    """cos t for a Value (a graph node), a float or a NumPy grid."""
+    if isinstance(t, Value):
+        return t.cos()
+    return np.cos(t) if isinstance(t, np.ndarray) else math.cos(t)
 
 
 # Minima of Himmelblau's function other than (3, 2) have no closed form: Newton's method
