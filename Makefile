@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test lint bench dot clean
+.PHONY: demo test lint bench dot browser clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,6 @@ dot:
 # Chromium runs the race page's browser tests (tests/test_page.py, driven by Playwright).
 # Install it with the system package manager when it is missing and we can; otherwise
 # say so: those tests then skip, naming the reason.
-.PHONY: browser
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
@@ -42,7 +41,6 @@ browser:
 	  command -v chromium >/dev/null 2>&1 || \
 	    echo "Chromium is missing, so the browser tests will skip: install it with 'sudo apt-get install chromium'"; }
 
-test: browser
 
 demo: $(VENV)/.installed dot
 	$(PY) -m tinygrad_opt demo
@@ -51,7 +49,7 @@ demo: $(VENV)/.installed dot
 lint: $(VENV)/.installed
 	$(PY) -m ruff check .
 
-test: $(VENV)/.installed dot lint
+test: $(VENV)/.installed dot browser lint
 	$(PY) -m pytest
 
 bench: $(VENV)/.installed
