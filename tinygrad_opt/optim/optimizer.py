@@ -68,7 +68,7 @@ class Optimizer:
     learning rate each group uses at its next step.
     """
 
-    batch_scalars = True  # False for updates that need each parameter's own norm (LAMB, Muon)
+    batch_scalars = True  # False where an update needs each parameter on its own (LAMB, LBFGS)
 
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
         self.defaults = defaults
