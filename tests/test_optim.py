@@ -356,3 +356,7 @@ def test_adam_and_adamw_match_their_rule_for_any_hyperparameters(x0, lr, beta1, 
     hyper = dict(lr=lr, betas=(beta1, beta2), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
     got = rules.run_engine(lambda ps: cls(ps, **hyper), x0, 8, scalar=True)
     np.testing.assert_allclose(got, rules.run_rule(rule, x0, 8, **hyper), rtol=1e-11, atol=1e-12)
+
+
+def test_rmsprop_has_pytorchs_spelling_too():
+    assert optim.RMSprop is optim.RMSProp
