@@ -7,6 +7,8 @@ from __future__ import annotations
 import numpy as np
 import optim_rules as rules
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tinygrad_opt import Value, optim
 from tinygrad_opt.optim.optimizer import CHUNK
@@ -327,3 +329,34 @@ def test_reduces_rosenbrock_from_minus_one_and_a_half_two(cls, hyper, steps):
         opt.step()
     final = rosenbrock(x, y).data
     assert final < 0.1 * start, (start, final, x.data, y.data)
+
+
+# -------------------------------------------------------------- property-based
+rates = st.floats(1e-4, 0.2)
+coefficients = st.floats(0.0, 0.999)
+starts = st.lists(st.floats(-2.0, 2.0), min_size=4, max_size=4).map(np.array)
+
+
+@settings(max_examples=40, deadline=None)
+@given(x0=starts, lr=rates, momentum=coefficients, dampening=st.floats(0.0, 1.0),
+       weight_decay=st.floats(0.0, 0.5), nesterov=st.booleans())
+def test_sgd_matches_its_rule_for_any_hyperparameters(x0, lr, momentum, dampening, weight_decay, nesterov):
+    hyper = dict(lr=lr, momentum=momentum, dampening=0.0 if nesterov else dampening,
+                 weight_decay=weight_decay, nesterov=nesterov and momentum > 0)
+    got = rules.run_engine(lambda ps: optim.SGD(ps, **hyper), x0, 8, scalar=False)
+    np.testing.assert_allclose(got, rules.run_rule(rules.sgd, x0, 8, **hyper), rtol=1e-11, atol=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(x0=starts, lr=rates, beta1=coefficients, beta2=coefficients, eps=st.floats(1e-10, 1e-2),
+       weight_decay=st.floats(0.0, 0.5), amsgrad=st.booleans(), decoupled=st.booleans())
+def test_adam_and_adamw_match_their_rule_for_any_hyperparameters(x0, lr, beta1, beta2, eps, weight_decay,
+                                                                  amsgrad, decoupled):
+    cls, rule = (optim.AdamW, rules.adamw) if decoupled else (optim.Adam, rules.adam)
+    hyper = dict(lr=lr, betas=(beta1, beta2), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
+    got = rules.run_engine(lambda ps: cls(ps, **hyper), x0, 8, scalar=True)
+    np.testing.assert_allclose(got, rules.run_rule(rule, x0, 8, **hyper), rtol=1e-11, atol=1e-12)
+
+
+def test_rmsprop_has_pytorchs_spelling_too():
+    assert optim.RMSprop is optim.RMSProp

@@ -224,3 +224,25 @@ def test_lbfgs_rejects_invalid_hyperparameters(kwargs, message):
 def test_lbfgs_has_one_parameter_group():
     with pytest.raises(ValueError, match="one parameter group"):
         optim.LBFGS([{"params": [Value(1.0)]}, {"params": [Value(2.0)]}])
+
+
+def test_muon_state_dict_resume_equals_the_uninterrupted_run():
+    rng = np.random.default_rng(5)
+    W0, b0, target = rng.normal(size=(4, 3)), rng.normal(size=3), rng.normal(size=(4, 3))
+
+    def run(opt, W, b, s, steps):
+        for _ in range(steps):
+            opt.zero_grad()
+            (((W - target) ** 2).sum() + rules.loss_tensor(b, rules.C[:3]) + (s - 1.0) ** 4).backward()
+            opt.step()
+
+    W, b, s = Value(W0.copy()), Value(b0.copy()), Value(0.3)
+    opt = optim.Muon([W, b, s], lr=0.05, adamw_lr=0.05)
+    run(opt, W, b, s, 4)
+    saved, saved_data = opt.state_dict(), (W.data.copy(), b.data.copy(), s.data)
+    run(opt, W, b, s, 4)
+    W2, b2, s2 = Value(saved_data[0]), Value(saved_data[1]), Value(saved_data[2])
+    opt2 = optim.Muon([W2, b2, s2], lr=0.05, adamw_lr=0.05)
+    opt2.load_state_dict(saved)
+    run(opt2, W2, b2, s2, 4)
+    assert np.array_equal(W.data, W2.data) and np.array_equal(b.data, b2.data) and s.data == s2.data

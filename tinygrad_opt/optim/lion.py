@@ -28,8 +28,8 @@ class Lion(Optimizer):
     Conventions: every coordinate moves by exactly lr (sign(0) = 0 leaves it), so
     the paper recommends an lr 3-10 times smaller than AdamW's and a lambda 3-10
     times larger. The update direction uses beta1, the stored momentum beta2 (the
-    defaults 0.9, 0.99 are the paper's). optax's default weight_decay is 1e-3; here
-    it is 0, as in the paper's Algorithm 2 without decay.
+    defaults 0.9, 0.99 are the paper's). The default weight_decay is 0 (as in
+    lion-pytorch; optax's is 1e-3).
     """
 
     def __init__(self, params: Iterable[Any], lr: Any = 1e-4, betas: tuple[float, float] = (0.9, 0.99),

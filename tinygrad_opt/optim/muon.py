@@ -60,7 +60,7 @@ class Muon(AdamW):
 
     Conventions: PyTorch's torch.optim.Muon (EMA momentum, its coefficients and
     defaults) but the iteration runs in the parameter's own precision, not
-    bfloat16, so results differ from PyTorch's in the 3rd digit; PyTorch's Muon
+    bfloat16, so results differ from PyTorch's by about 1%; PyTorch's Muon
     refuses non-matrix parameters instead of handing them to AdamW. Keller Jordan's
     first version used B <- mu B + G (no 1 - mu), which only rescales B, and the
     orthogonalisation removes the scale.

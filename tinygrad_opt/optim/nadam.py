@@ -33,8 +33,8 @@ class NAdam(Optimizer):
     momentum schedule mu_t is from the paper and PyTorch.
 
     Conventions: PyTorch's: the running product prod mu_i is kept in the state as
-    `mu_product`; optax's nadam uses a constant mu = beta1 and Adam's bias
-    corrections instead (the two agree as psi -> 0 only approximately).
+    `mu_product`. optax's nadam has no momentum schedule (mu = beta1) and uses
+    Adam's bias corrections, so its numbers differ from these.
     """
 
     def __init__(self, params: Iterable[Any], lr: Any = 2e-3, betas: tuple[float, float] = (0.9, 0.999),

@@ -31,8 +31,8 @@ class RMSProp(Optimizer):
     Learning", lecture 6e (RMSProp was never published as a paper); centered
     form from Graves (2013), "Generating Sequences With Recurrent Neural Networks".
 
-    Conventions: eps is added after the square root (PyTorch; TensorFlow and optax
-    add it inside by default); v starts at 0, not at 1 as in TensorFlow; the
+    Conventions: eps is added after the square root (PyTorch, Keras; optax's rmsprop
+    and TensorFlow 1 add it inside); v starts at 0 (TensorFlow 1 started at 1); the
     momentum buffer accumulates the scaled gradient g/s and starts at 0. The post's
     RMSProp is this rule with centered=False, momentum=0.
     """
