@@ -4,10 +4,8 @@
 State dicts and save/load are in tests/test_nn_checkpoints.py, losses in tests/test_losses.py.
 """
 
-import doctest
 import math
 import random
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -326,11 +324,3 @@ def test_batched_mlp_learns_three_spirals():
     logits = _train(model, X, lambda out: nn.cross_entropy(out, y), steps=800, lr=0.5)
     accuracy = np.mean(logits.argmax(axis=1) == y)
     assert accuracy >= 0.95
-
-
-# ------------------------------------------------------------------------- docs
-def test_docs_nn_examples_run():
-    path = Path(__file__).resolve().parent.parent / "docs" / "nn.md"
-    result = doctest.testfile(str(path), module_relative=False, optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0
-    assert result.failed == 0

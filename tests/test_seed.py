@@ -1,6 +1,5 @@
 """The post's experiments: real numbers from the post's own code, beside what it printed; the CLI."""
 
-import doctest
 from pathlib import Path
 
 import numpy as np
@@ -123,10 +122,3 @@ def test_race_command_writes_a_picture_and_the_page(tmp_path, capsys):
     assert main(["race", "--landscape", "saddle", "--steps", "5", "--out", str(page)]) == 0
     text = page.read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>") and '"first":"saddle"' in text
-
-
-@pytest.mark.parametrize("name", ["seed-post.md", "race.md"])
-def test_docs_run(name):
-    flags = doctest.NORMALIZE_WHITESPACE
-    result = doctest.testfile(str(DOCS / name), module_relative=False, optionflags=flags)
-    assert result.attempted > 0 and result.failed == 0
