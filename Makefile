@@ -43,8 +43,8 @@ browser:
 
 
 demo: $(VENV)/.installed dot
-	$(PY) -m tinygrad_opt demo
 	$(PY) demos/moons.py
+	$(PY) -m tinygrad_opt demo
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check .
