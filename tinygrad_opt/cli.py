@@ -18,6 +18,7 @@ def _demo_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="out", help="folder for the pictures and the page (default out)")
     parser.add_argument("--steps", type=int, default=300, help="training steps per optimizer (default 300)")
     parser.add_argument("--quick", action="store_true", help="a few steps only, to check that it all runs")
+    parser.add_argument("--no-page", action="store_true", help="leave out the race page")
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -26,7 +27,7 @@ def _demo(args: argparse.Namespace) -> int:
     if args.steps < 1:
         print(f"tinygrad-opt demo: --steps must be at least 1, got {args.steps}", file=sys.stderr)
         return 2
-    run_tour(args.out, steps=args.steps, quick=args.quick)
+    run_tour(args.out, steps=args.steps, quick=args.quick, page=not args.no_page)
     return 0
 
 

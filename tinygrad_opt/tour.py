@@ -87,8 +87,11 @@ def neuron() -> Value:
     return o
 
 
-def run_tour(out: str | Path = "out", steps: int = 300, quick: bool = False) -> dict[str, Path]:
-    """Run the tour, writing its pictures and page into `out`; returns what it wrote."""
+def run_tour(
+    out: str | Path = "out", steps: int = 300, quick: bool = False, page: bool = True
+) -> dict[str, Path]:
+    """Run the tour, writing its pictures (and with `page` the race page) into `out`;
+    returns what it wrote."""
     from tinygrad_opt.page import write_page
     from tinygrad_opt.viz import draw_graph, plot_decision_boundary, plot_losses
 
@@ -125,14 +128,17 @@ def run_tour(out: str | Path = "out", steps: int = 300, quick: bool = False) -> 
     print()
     print(comparison_table(results))
 
-    print("\n3. The race: SGD, Momentum, RMSProp and Adam on eight landscapes")
-    written["race page"] = write_page(out / "race.html", first="beale_like")
+    if page:
+        print("\n3. The race: SGD, Momentum, RMSProp and Adam on eight landscapes")
+        written["race page"] = write_page(out / "race.html", first="beale_like")
 
     print("\nWrote:")
     for what, path in written.items():
         print(f"   {str(path):<32} {what}")
-    print(f"\nOpen {out / 'race.html'} in a web browser (it needs no network), and the pictures in any "
-          "image viewer.\nNext: python demos/optimizers_compared.py, tinygrad-opt seed, docs/index.md")
+    if page:
+        print(f"\nOpen {out / 'race.html'} in a web browser (it needs no network), and the pictures in any "
+              "image viewer.")
+    print("Next: python demos/optimizers_compared.py, tinygrad-opt seed, docs/index.md")
     return written
 
 
