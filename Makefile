@@ -52,10 +52,12 @@ lint: $(VENV)/.installed
 test: $(VENV)/.installed dot browser lint
 	$(PY) -m pytest
 
+# Timings beside micrograd and PyTorch (when installed: pip install torch) in the same run.
 bench: $(VENV)/.installed
 	$(PY) benchmarks/bench_engine.py
 	$(PY) benchmarks/bench_optim.py
 	$(PY) benchmarks/bench_race.py
+	$(PY) benchmarks/bench_viz.py
 
 # The pictures docs/ shows, made from the code as it is.
 pictures: $(VENV)/.installed dot
