@@ -8,6 +8,13 @@ PY := $(VENV)/bin/python
 .PHONY: demo test lint bench pictures dot browser clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
+	@$(PYTHON) -c "import ensurepip, venv" 2>/dev/null || { \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null; \
+	  else \
+	    echo "$(PYTHON) cannot make a virtual environment: install venv, e.g. 'sudo apt-get install python3-venv'"; \
+	    exit 1; \
+	  fi; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'

@@ -3,9 +3,11 @@
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+import tinygrad_opt
 from tinygrad_opt.cli import main
 
 
@@ -15,6 +17,11 @@ def test_python_dash_m_and_the_console_script_are_one_command_line():
     script = shutil.which("tinygrad-opt")
     if script is None:
         pytest.skip("the tinygrad-opt script is not installed (pip install -e .)")
+    interpreter = Path(script).read_text().splitlines()[0].removeprefix("#!").strip()
+    where = subprocess.run([interpreter, "-c", "import tinygrad_opt; print(tinygrad_opt.__file__)"],
+                           capture_output=True, text=True).stdout.strip()
+    if Path(where).resolve().parent != Path(tinygrad_opt.__file__).resolve().parent:
+        pytest.skip(f"the tinygrad-opt script on PATH runs another copy of the package ({where})")
     console = subprocess.run([script, "--help"], capture_output=True, text=True)
     assert console.returncode == 0 and console.stdout == module.stdout
 

@@ -117,3 +117,10 @@ def test_bad_arguments_are_errors():
         train_test_split(np.zeros((4, 2)), np.zeros(4), test_size=4)
     with pytest.raises(TypeError, match="seed must be"):
         make_blobs(10, seed=1.5)
+
+
+def test_make_spirals_refuses_a_class_count_in_the_sample_count_place():
+    with pytest.raises(ValueError, match=r"n_samples >= 2 per arm \(6 for 3 arms\), got 3"):
+        make_spirals(3)  # the arms are the keyword n_classes
+    X, _ = make_spirals(6, n_classes=3)
+    assert X.shape == (6, 2)

@@ -294,3 +294,11 @@ def test_bad_arguments_are_errors():
         nn.softmax(x, temperature=0.0)
     with pytest.raises(TypeError):  # PyTorch's third argument is a class weight: not taken here
         nn.cross_entropy(Value(np.zeros((1, 2))), [0], np.ones(2))
+
+
+def test_float32_logits_stay_float32():
+    logits = Value(np.array([[0.5, -1.0], [2.0, 0.0]], dtype=np.float32))
+    for loss in [nn.binary_cross_entropy_with_logits(logits, np.ones((2, 2), np.float32)),
+                 nn.cross_entropy(logits, [0, 1])]:
+        loss.backward()
+        assert loss.dtype == np.float32 and logits.grad.dtype == np.float32

@@ -70,6 +70,11 @@ def make_spirals(
     `noise` jitters the angle; each arm turns through 4 radians.
     """
     _check_count(n_classes, "n_classes", 1)
+    if isinstance(n_samples, int) and n_samples < 2 * n_classes:
+        raise ValueError(
+            f"make_spirals needs n_samples >= 2 per arm ({2 * n_classes} for {n_classes} arms), got "
+            f"{n_samples}; the number of arms is the keyword n_classes, e.g. make_spirals(300, n_classes=3)"
+        )
     _check_count(n_samples, "n_samples", n_classes)
     _check_noise(noise)
     rng = _rng(seed)

@@ -98,7 +98,7 @@ def binary_cross_entropy_with_logits(
     positive examples (PyTorch's argument of that name).
     """
     x, y = _pair(input, target, "binary_cross_entropy_with_logits", reduction)
-    two_logits = stack([np.zeros(x.shape), x], axis=-1)
+    two_logits = stack([np.zeros(x.shape, x.dtype), x], axis=-1)
     log_p = two_logits.log_softmax(axis=-1)  # [..., 0] = log(1 - sigmoid x), [..., 1] = log sigmoid x
     positive = y * log_p[..., 1]
     if pos_weight is not None:
