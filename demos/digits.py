@@ -1,4 +1,4 @@
-"""Handwritten digits: a real data set, classified by a small MLP trained with Adam.
+"""Handwritten digits: a real data set, classified by a small MLP trained with AdamW.
 
 1,797 images of the digits 0..9, each 8x8 pixels with values 0..16 (the test set of the UCI
 "Optical Recognition of Handwritten Digits" data, E. Alpaydin and C. Kaynak, 1998, CC BY 4.0;
@@ -7,7 +7,7 @@ installed, otherwise the identical copy shipped with tinygrad_opt: nothing is do
 
 A fifth of the images, drawn with a fixed seed, is held out and never trained on: the test
 accuracy printed at the end is measured on those images only. The network is a batched MLP
-(64 -> 64 -> 10, ReLU) trained on mini-batches with cross-entropy and Adam. At the end a few
+(64 -> 64 -> 10, ReLU) trained on mini-batches with cross-entropy and AdamW. At the end a few
 of the test images it got wrong are drawn in ASCII, with what it answered.
 
     python demos/digits.py                # the full run (about 10 s)

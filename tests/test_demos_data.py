@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tinygrad_opt import seed
 from tinygrad_opt.data import DIGITS_FILE, load_digits
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,3 +104,75 @@ def test_digits_full_run_reaches_95_percent_on_the_held_out_images():
     assert right == round(test_accuracy / 100 * total)
     misclassified = re.search(r"^(\d+) test images misclassified", out, re.MULTILINE)
     assert misclassified is None or int(misclassified.group(1)) == total - right
+
+
+# ------------------------------------------------------------------ demos/seed_post.py
+NUMBER = r"(-?\d+\.\d+)"
+POSITION_AND_LOSS = rf"\( *{NUMBER}, +{NUMBER}\) +{NUMBER}"
+ROW = re.compile(rf"^ +(\d+)  {POSITION_AND_LOSS}   {POSITION_AND_LOSS}  (yes|NO)$", re.MULTILINE)
+
+
+def sections(out: str) -> dict[str, str]:
+    """The demo's output cut at its numbered titles: '1. The bowl...' -> the text up to the next one."""
+    parts = re.split(r"^(\d\. [^\n]*)$", out, flags=re.MULTILINE)
+    return {title: body for title, body in zip(parts[1::2], parts[2::2], strict=True)}
+
+
+def test_seed_post_quick_compares_each_experiment_and_draws_the_showdown(tmp_path):
+    out = run_demo("seed_post.py", "--quick", "--out", str(tmp_path))
+    parts = sections(out)
+    bowl = next(body for title, body in parts.items() if title.startswith("1. The bowl"))
+    rows = ROW.findall(bowl)
+    assert [int(r[0]) for r in rows] == sorted(seed.POST_BOWL)
+    for step, px, py, post_loss, x, y, loss, same in rows:
+        k = int(step)
+        assert ((float(px), float(py)), float(post_loss)) == seed.POST_BOWL[k]  # the post's numbers
+        # the real column against the closed form: each step multiplies (x, y) by 1 - 2 * 0.1
+        assert float(x) == pytest.approx(4 * 0.8**k, abs=5e-4)
+        assert float(y) == pytest.approx(3 * 0.8**k, abs=5e-4)
+        assert float(loss) == pytest.approx(25 * 0.64**k, abs=5e-5)
+        assert same == "yes"
+    assert "verdict: the bowl matches the post (4 printed rows checked)" in out
+
+    sgd = next(body for title, body in parts.items() if title.startswith("2. The ravine: SGD"))
+    rows = ROW.findall(sgd)
+    assert len(rows) == 6
+    for step, _, _, _, x, y, _, same in rows:
+        k = int(step)
+        assert float(x) == pytest.approx(0.0 if k else 1.0, abs=1e-4)  # x: factor 1 - 0.01 * 100 = 0
+        assert float(y) == pytest.approx(8 * 0.98**k, abs=5e-5)  # y: factor 1 - 0.01 * 2
+        assert same == ("yes" if k == 0 else "NO")  # the post's y are off from step 5 on
+    assert "verdict: the ravine (SGD) does NOT match the post" in out
+    assert "verdict: the ravine (Momentum) does NOT match the post" in out
+    assert f"sqrt(beta) = {0.9 ** 0.5:.4f}" in out
+    assert f"shrinks by {(0.3237 / 8) ** (1 / 25):.4f} a step" in out
+
+    showdown = re.findall(r"^(SGD|Momentum|RMSProp|Adam) +([\d.]+) +([\d.]+) +\(([-\d.]+), ([-\d.]+)\) +"
+                          r"([\d.]+) +\(([-\d.]+), ([-\d.]+)\)  (yes|NO)$", out, re.MULTILINE)
+    assert [row[0] for row in showdown] == list(seed.POST_SHOWDOWN)
+    for name, lr, post_loss, *_, x, _, same in showdown:
+        assert float(lr) == seed.SHOWDOWN_RATES[name]
+        assert float(post_loss) == seed.POST_SHOWDOWN[name][0]
+        assert float(x) < 0 and same == "NO"  # every racer ends left of x = 0, far from (3, 0.5)
+    assert "verdict: the showdown does NOT match the post (4 printed rows checked)" in out
+
+    assert not any(title.startswith("4.") for title in parts)  # --quick skips the sweeps
+    picture = tmp_path / "seed_showdown.png"
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"wrote {picture}" in out
+
+
+def test_seed_post_full_run_tests_the_lesson_fairly(tmp_path):
+    out = run_demo("seed_post.py", "--out", str(tmp_path))
+    fair = [(title, body) for title, body in sections(out).items() if title.startswith("4.")]
+    assert len(fair) == 2
+    for _, body in fair:
+        ranking = re.findall(r"^   (\w+) +best lr ([\d.e-]+) +final loss ([\d.e+-]+)$", body, re.MULTILINE)
+        assert sorted(name for name, _, _ in ranking) == sorted(seed.SHOWDOWN_RATES)
+        assert all(float(lr) in seed.LR_GRID for _, lr, _ in ranking)
+        losses = [float(loss) for _, _, loss in ranking]
+        assert losses == sorted(losses)
+        adaptive_first = {name for name, _, _ in ranking[:2]} == {"RMSProp", "Adam"}
+        assert ("verdict: adaptive methods win here" in body) == adaptive_first
+    assert "verdict: adaptive methods win here" in fair[0][1]  # the ravine, 30 steps
+    assert "verdict: adaptive methods do NOT win here" in fair[1][1]  # the showdown surface
