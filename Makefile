@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test lint bench dot browser clean
+.PHONY: demo test lint bench pictures dot browser clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,8 +43,8 @@ browser:
 
 
 demo: $(VENV)/.installed dot
-	$(PY) -m tinygrad_opt demo
 	$(PY) demos/moons.py
+	$(PY) -m tinygrad_opt demo
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check .
@@ -52,10 +52,19 @@ lint: $(VENV)/.installed
 test: $(VENV)/.installed dot browser lint
 	$(PY) -m pytest
 
+# Timings beside micrograd and PyTorch (when installed: pip install torch) in the same run.
 bench: $(VENV)/.installed
 	$(PY) benchmarks/bench_engine.py
 	$(PY) benchmarks/bench_optim.py
 	$(PY) benchmarks/bench_race.py
+	$(PY) benchmarks/bench_viz.py
+
+# The pictures docs/ shows, made from the code as it is.
+pictures: $(VENV)/.installed dot
+	$(PY) -m tinygrad_opt demo --no-page --out docs/img
+	rm -f docs/img/losses_moons.png docs/img/boundaries_moons.png
+	$(PY) -m tinygrad_opt race --landscape himmelblau --lr SGD=0.01 Momentum=0.004 RMSProp=0.05 Adam=0.1 \
+	  --out docs/img/race_himmelblau.png
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache .hypothesis

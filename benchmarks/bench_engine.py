@@ -2,9 +2,10 @@
 
 Workload (micrograd's demo.ipynb): an MLP(2, [16, 16, 1]) with ReLU on 100 two-moons
 points, max-margin loss + 1e-4 * sum(p^2), full batch, then backward and an SGD step.
-Three of ours -- the scalar path (one Value a number, as micrograd) and the tensor
-path (one Value a matrix) -- and the peers that are installed: micrograd 0.1.0 from
-PyPI and PyTorch on the CPU. Runs are interleaved so machine noise hits all alike.
+Ours twice -- the scalar path (`tinygrad_opt.nn.scalar.MLP`, one Value a number, as
+micrograd) and the tensor path (one Value a matrix) -- and the peers that are installed:
+micrograd 0.1.0 from PyPI (its own `micrograd.nn.MLP`, same weights) and PyTorch on the
+CPU. Runs are interleaved so machine noise hits all alike.
 
     python benchmarks/bench_engine.py [--rounds 5]
 """
@@ -17,10 +18,12 @@ import random
 import statistics
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from tinygrad_opt.engine import Value
+from tinygrad_opt.nn import scalar as scalar_nn
 
 
 def two_moons(n: int = 100, noise: float = 0.1, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -33,36 +36,17 @@ def two_moons(n: int = 100, noise: float = 0.1, seed: int = 1) -> tuple[np.ndarr
     return points, np.where(upper, -1.0, 1.0)
 
 
-def scalar_mlp(value_type: type, sizes: list[int], seed: int = 1337) -> list[list[tuple[list, object]]]:
-    """micrograd's MLP as plain lists: layers of neurons of (weights, bias)."""
-    random.seed(seed)
-    return [
-        [([value_type(random.uniform(-1, 1)) for _ in range(nin)], value_type(0)) for _ in range(nout)]
-        for nin, nout in zip(sizes[:-1], sizes[1:], strict=True)
-    ]
-
-
-def scalar_step(
-    value_type: type, model: list, points: np.ndarray, labels: np.ndarray
-) -> Callable[[], object]:
-    """One training step of micrograd's demo, written once for any scalar Value type."""
-    params = [p for layer in model for weights, bias in layer for p in [*weights, bias]]
+def scalar_step(model: Any, value_type: type, points: np.ndarray, labels: np.ndarray) -> Callable[[], Any]:
+    """One step of micrograd's demo, written once for either library's scalar MLP."""
     inputs = [[value_type(float(a)) for a in row] for row in points]
 
-    def step() -> int:
-        scores = []
-        for x in inputs:
-            for depth, layer in enumerate(model):
-                last = depth == len(model) - 1
-                out = [sum((wi * xi for wi, xi in zip(w, x, strict=True)), b) for w, b in layer]
-                x = out if last else [o.relu() for o in out]
-            scores.append(x[0])
+    def step() -> Any:
+        scores = [model(x) for x in inputs]
         losses = [(1 + -float(yi) * si).relu() for yi, si in zip(labels, scores, strict=True)]
-        loss = sum(losses) * (1.0 / len(losses)) + 1e-4 * sum(p * p for p in params)
-        for p in params:
-            p.grad = 0
+        loss = sum(losses) * (1.0 / len(losses)) + 1e-4 * sum(p * p for p in model.parameters())
+        model.zero_grad()
         loss.backward()
-        for p in params:
+        for p in model.parameters():
             p.data -= 0.01 * p.grad
         return loss
     return step
@@ -108,6 +92,7 @@ def torch_step(points: np.ndarray, labels: np.ndarray) -> Callable[[], object] |
         import torch
     except ImportError:
         return None
+    torch.set_num_threads(1)  # as NumPy on these small matrices; more threads only contend here
     torch.manual_seed(1337)
     sizes = [2, 16, 16, 1]
     weights = [torch.empty(a, b, dtype=torch.float64).uniform_(-1, 1).requires_grad_()
@@ -153,11 +138,15 @@ def main() -> None:
 
     # 1. One Value per number: our scalar path against micrograd. PyTorch is not imported
     #    yet: its hundreds of thousands of objects would slow every garbage collection here.
-    scalar = {"tinygrad_opt scalar": scalar_step(Value, scalar_mlp(Value, [2, 16, 16, 1]), points, labels)}
+    random.seed(1337)
+    scalar = {"tinygrad_opt scalar": scalar_step(scalar_nn.MLP(2, [16, 16, 1]), Value, points, labels)}
     try:
+        from micrograd import nn as micrograd_nn
         from micrograd.engine import Value as MicrogradValue
-        scalar["micrograd 0.1.0"] = scalar_step(
-            MicrogradValue, scalar_mlp(MicrogradValue, [2, 16, 16, 1]), points, labels)
+
+        random.seed(1337)  # the same weights: both draw them from random.uniform(-1, 1) in one order
+        reference = micrograd_nn.MLP(2, [16, 16, 1])
+        scalar["micrograd 0.1.0"] = scalar_step(reference, MicrogradValue, points, labels)
     except ImportError:
         print("micrograd is not installed (pip install micrograd==0.1.0): left out")
     nodes = {name: _count_nodes(step()) for name, step in scalar.items()}  # warm-up

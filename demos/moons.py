@@ -4,7 +4,7 @@ The scalar network (`tinygrad_opt.nn.scalar`, micrograd's Neuron/Layer/MLP) buil
 node per multiplication: every step's loss graph has tens of thousands of nodes, each of which
 could be drawn, so it runs only a few steps. The batched network (`tinygrad_opt.nn.MLP`) computes
 the same kind of model with one matrix product per layer and trains until every point is right
-(benchmarks/bench_nn.py times a step of each). Both use micrograd's loss (max-margin plus L2)
+(benchmarks/bench_engine.py times a step of each). Both use micrograd's loss (max-margin plus L2)
 and its learning-rate schedule, with a plain SGD step written out: p <- p - lr * grad.
 
     python demos/moons.py            # the full demo

@@ -88,3 +88,10 @@ def console_commands(code: str) -> list[tuple[str, str]]:
         elif commands:
             commands[-1] = (commands[-1][0], commands[-1][1] + line)
     return commands
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_link_and_picture_exists(page):
+    for target in re.findall(r"\]\(([^)#\s]+)", page.read_text()):
+        if not target.startswith(("http://", "https://")):
+            assert (page.parent / target).exists(), f"{page.name} links to {target}, which does not exist"

@@ -15,13 +15,19 @@ from tinygrad_opt import __version__
 
 
 def _demo_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--steps", type=int, default=60, help="training steps (default 60)")
+    parser.add_argument("--out", default="out", help="folder for the pictures and the page (default out)")
+    parser.add_argument("--steps", type=int, default=300, help="training steps per optimizer (default 300)")
+    parser.add_argument("--quick", action="store_true", help="a few steps only, to check that it all runs")
+    parser.add_argument("--no-page", action="store_true", help="leave out the race page")
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from tinygrad_opt.tour import first_steps
+    from tinygrad_opt.tour import run_tour
 
-    first_steps(steps=args.steps)
+    if args.steps < 1:
+        print(f"tinygrad-opt demo: --steps must be at least 1, got {args.steps}", file=sys.stderr)
+        return 2
+    run_tour(args.out, steps=args.steps, quick=args.quick, page=not args.no_page)
     return 0
 
 
@@ -99,7 +105,8 @@ def _seed(args: argparse.Namespace) -> int:
 
 # name -> (help, add arguments, run)
 COMMANDS = {
-    "demo": ("train a tiny model with the engine and watch its loss fall", _demo_arguments, _demo),
+    "demo": ("the tour: a neuron's graph, every optimizer on moons and spirals, the race page",
+             _demo_arguments, _demo),
     "graph": ("draw a built-in example's computation graph to SVG", _graph_arguments, _graph),
     "race": ("race SGD, Momentum, RMSProp and Adam on a loss landscape", _race_arguments, _race),
     "seed": ("run the post's experiments and print its numbers beside the real ones", _seed_arguments, _seed),

@@ -61,7 +61,7 @@ class Value:
 
     def __init__(self, data: Any, label: str = "", _children: tuple = (), _op: str = "") -> None:
         self.data = data if type(data) is float else _as_data(data)
-        self.grad = 0.0 if type(self.data) is float else np.zeros_like(self.data)
+        self.grad = _zeros(self.data)
         self.label = label
         self._prev = tuple(_children)
         self._op = _op
@@ -78,7 +78,7 @@ class Value:
             data = np.asarray(data)
             if data.ndim == 0 and all(type(v.data) is float for v in inputs):
                 data = float(data)  # an operation on scalars gives a scalar
-            out.grad = 0.0 if type(data) is float else np.zeros_like(data)
+            out.grad = _zeros(data)
         out.data = data
         out.label = ""
         out._op = op
@@ -300,7 +300,7 @@ class Value:
                 if count is None:
                     uses[parent] = 1
                     if parent._prev:
-                        parent.grad = 0.0 if type(parent.data) is float else np.zeros_like(parent.data)
+                        parent.grad = _zeros(parent.data)
                     stack.append(parent)
                 else:
                     uses[parent] = count + 1
@@ -320,7 +320,7 @@ class Value:
                     ready.append(parent)
 
     def zero_grad(self) -> None:
-        self.grad = 0.0 if type(self.data) is float else np.zeros_like(self.data)
+        self.grad = _zeros(self.data)
 
     def draw(self, **options: Any) -> Any:
         """This Value's graph as a `graphviz.Digraph`: `draw_graph(self, **options)` from
@@ -489,7 +489,7 @@ def _transpose_backward(out: Value, grad: Any) -> None:  # transpose back
 
 def _getitem_backward(out: Value, grad: Any) -> None:  # scatter back; repeated indices add up
     x = out._prev[0]
-    full = np.zeros_like(x.data)
+    full = _zeros(x.data)
     np.add.at(full, out._ctx, grad)
     x._accumulate(full)
 
@@ -570,11 +570,16 @@ def _shape_error(op: str, a: Value, b: Value) -> ValueError:
 
 def _sum_to_shape(grad: Any, shape: tuple[int, ...]) -> Any:
     """Undo broadcasting: sum `grad` over the axes that broadcasting added or stretched."""
-    if np.shape(grad) == shape:
+    if getattr(grad, "shape", ()) == shape:
         return grad
     grad = np.sum(grad, axis=tuple(range(np.ndim(grad) - len(shape))))  # added leading axes
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
     return np.sum(grad, axis=stretched, keepdims=True) if stretched else grad
+
+
+def _zeros(data: Any) -> Any:
+    """A zero gradient shaped like `data`: 0.0 for a scalar, an array of zeros for a tensor."""
+    return 0.0 if type(data) is float else np.zeros(data.shape, data.dtype)
 
 
 def _restore_axes(grad: Any, axis: Axis, keepdims: bool) -> Any:

@@ -1,33 +1,206 @@
-"""The tour behind `make demo`: what the project does, run end to end."""
+"""The tour behind `make demo` (`tinygrad-opt demo`): the whole pipeline, once.
+
+1. The engine: one neuron, forward and backward, and its graph drawn (neuron.svg).
+2. Training: the same small MLP on two moons and on three spirals with every optimizer,
+   each from the same initial weights on the same data for the same number of steps; a
+   comparison table, loss curves and decision boundaries (PNG).
+3. The race: the interactive page where SGD, Momentum, RMSProp and Adam run to the star
+   (race.html).
+"""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
 import numpy as np
 
-from tinygrad_opt.engine import Value
+from tinygrad_opt import nn, optim
+from tinygrad_opt.data import make_moons, make_spirals
+from tinygrad_opt.engine import Value, no_grad
+
+# Each optimizer with a learning rate that suits this small MLP (full batch, cross-entropy).
+# One rate each, picked from a coarse sweep; demos/optimizers_compared.py sweeps them all.
+OPTIMIZERS: dict[str, Callable[[list[Value]], optim.Optimizer]] = {
+    "SGD": lambda p: optim.SGD(p, lr=0.5),
+    "Momentum": lambda p: optim.SGD(p, lr=0.1, momentum=0.9),
+    "Nesterov": lambda p: optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True),
+    "Adagrad": lambda p: optim.Adagrad(p, lr=0.1),
+    "RMSProp": lambda p: optim.RMSProp(p, lr=0.01),
+    "Adam": lambda p: optim.Adam(p, lr=0.01),
+    "AdamW": lambda p: optim.AdamW(p, lr=0.01, weight_decay=0.01),
+    "NAdam": lambda p: optim.NAdam(p, lr=0.01),
+    "RAdam": lambda p: optim.RAdam(p, lr=0.01),
+    "Lion": lambda p: optim.Lion(p, lr=0.003),
+    "LAMB": lambda p: optim.LAMB(p, lr=0.01),
+    "Muon": lambda p: optim.Muon(p, lr=0.02),
+}
 
 
-def first_steps(steps: int = 60, seed: int = 0) -> list[float]:
-    """Fit y = 3x - 2 + noise with one weight and one bias by plain gradient descent.
+@dataclass
+class Run:
+    """One optimizer's training run: losses and accuracies, one a step."""
 
-    Prints the loss as it falls and returns the losses, one a step.
-    """
-    rng = np.random.default_rng(seed)
-    x = rng.uniform(-1, 1, size=32)
-    y = 3 * x - 2 + 0.1 * rng.standard_normal(32)
-    w, b = Value(0.0, label="w"), Value(0.0, label="b")
-    learning_rate = 0.3
-    losses = []
-    print("Fitting y = 3x - 2 with the engine: forward -> loss -> backward -> step")
-    for step in range(steps):
-        prediction = x * w + b  # a scalar Value times an array broadcasts
-        loss = ((prediction - y) ** 2).mean()
-        w.zero_grad()
-        b.zero_grad()
+    losses: list[float]
+    accuracies: list[float]
+    model: nn.MLP
+    seconds: float
+
+    def steps_to(self, accuracy: float) -> int | None:
+        return next((step for step, a in enumerate(self.accuracies) if a >= accuracy), None)
+
+
+def train(
+    X: np.ndarray, y: np.ndarray, n_classes: int, make_optimizer: Callable, steps: int, seed: int = 0  # noqa: N803
+) -> Run:
+    """Full-batch training of MLP(2, [32, 32, n_classes]) with cross-entropy."""
+    started = time.perf_counter()
+    model = nn.MLP(2, [32, 32, n_classes], seed=seed)
+    optimizer = make_optimizer(model.parameters())
+    inputs = Value(X)
+    losses, accuracies = [], []
+    for _ in range(steps):
+        logits = model(inputs)
+        loss = nn.cross_entropy(logits, y)
+        optimizer.zero_grad()
         loss.backward()
-        w.data -= learning_rate * w.grad
-        b.data -= learning_rate * b.grad
+        optimizer.step()
         losses.append(loss.item())
-        if step % 10 == 0 or step == steps - 1:
-            print(f"step {step:3d}  loss {loss.item():.5f}  w {w.data:+.4f}  b {b.data:+.4f}")
-    return losses
+        accuracies.append(float(np.mean(np.argmax(logits.data, axis=1) == y)))
+    return Run(losses, accuracies, model, time.perf_counter() - started)
+
+
+def neuron() -> Value:
+    """micrograd's neuron: o = tanh(x1 w1 + x2 w2 + b), with its gradients filled in."""
+    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
+    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
+    b = Value(6.8813735870195432, label="b")
+    x1w1, x2w2 = x1 * w1, x2 * w2
+    x1w1.label, x2w2.label = "x1*w1", "x2*w2"
+    n = x1w1 + x2w2 + b
+    n.label = "n"
+    o = n.tanh()
+    o.label = "o"
+    o.backward()
+    return o
+
+
+def run_tour(
+    out: str | Path = "out", steps: int = 300, quick: bool = False, page: bool = True
+) -> dict[str, Path]:
+    """Run the tour, writing its pictures (and with `page` the race page) into `out`;
+    returns what it wrote."""
+    from tinygrad_opt.page import write_page
+    from tinygrad_opt.viz import draw_graph, plot_decision_boundary, plot_losses
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    steps = 20 if quick else steps
+    written: dict[str, Path] = {}
+
+    print("1. The engine: one neuron, forward and backward")
+    o = neuron()
+    print(f"   o = tanh(x1*w1 + x2*w2 + b) = {o.data:.4f}; backward gives do/dw1 = "
+          f"{_leaf(o, 'w1').grad:.4f}, do/dx1 = {_leaf(o, 'x1').grad:.4f}")
+    written["neuron graph"] = _write(out / "neuron.svg", draw_graph(o).pipe(format="svg"))
+
+    datasets = {
+        "moons": (*make_moons(200, noise=0.1, seed=0), 2),
+        "spirals": (*make_spirals(300, n_classes=3, seed=0), 3),
+    }
+    results: dict[str, dict[str, Run]] = {}
+    for data_name, (X, y, n_classes) in datasets.items():
+        print(f"\n2. Training MLP(2, [32, 32, {n_classes}]) on {data_name} ({len(X)} points), "
+              f"{steps} full-batch steps with each optimizer")
+        results[data_name] = {}
+        for name, make_optimizer in OPTIMIZERS.items():
+            run = train(X, y, n_classes, make_optimizer, steps)
+            results[data_name][name] = run
+            print(f"   {name:<9} loss {run.losses[-1]:8.4f}   accuracy {run.accuracies[-1]:6.1%}"
+                  f"   ({run.seconds:.1f} s)", flush=True)
+        written[f"{data_name} loss curves"] = _loss_curves(
+            results[data_name], out / f"losses_{data_name}.png", plot_losses)
+        written[f"{data_name} decision boundaries"] = _boundaries(
+            results[data_name], X, y, out / f"boundaries_{data_name}.png", plot_decision_boundary)
+
+    print()
+    print(comparison_table(results))
+
+    if page:
+        print("\n3. The race: SGD, Momentum, RMSProp and Adam on eight landscapes")
+        written["race page"] = write_page(out / "race.html", first="beale_like")
+
+    print("\nWrote:")
+    for what, path in written.items():
+        print(f"   {str(path):<32} {what}")
+    if page:
+        print(f"\nOpen {out / 'race.html'} in a web browser (it needs no network), and the pictures in any "
+              "image viewer.")
+    print("Next: python demos/optimizers_compared.py, tinygrad-opt seed, docs/index.md")
+    return written
+
+
+def comparison_table(results: dict[str, dict[str, Run]]) -> str:
+    """One row per optimizer: final loss, final accuracy and steps to 95 % on each data set."""
+    data_names = list(results)
+    header = f"{'optimizer':<10}" + "".join(f"| {name:^30} " for name in data_names)
+    columns = f"{'':<10}" + "| final loss  accuracy  to 95 % " * len(data_names)
+    lines = [header, columns, "-" * len(columns)]
+    for name in next(iter(results.values())):
+        row = f"{name:<10}"
+        for data_name in data_names:
+            run = results[data_name][name]
+            reached = run.steps_to(0.95)
+            row += (f"| {run.losses[-1]:10.4f} {run.accuracies[-1]:9.1%} "
+                    f"{'never' if reached is None else reached:>8} ")
+        lines.append(row)
+    return "\n".join(lines)
+
+
+def _loss_curves(runs: dict[str, Run], path: Path, plot: Callable) -> Path:
+    """Every optimizer's loss curve on one log scale, a colour each, the legend beside."""
+    from matplotlib import colormaps
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(9, 4.5), layout="constrained")
+    ax = fig.subplots()
+    ax.set_prop_cycle(color=colormaps["tab20"].colors[: len(runs)])
+    plot({name: run.losses for name, run in runs.items()}, log_scale=True, ax=ax)
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=9)
+    fig.savefig(path, dpi=90)
+    return path
+
+
+def _boundaries(runs: dict[str, Run], X: np.ndarray, y: np.ndarray, path: Path, plot: Callable) -> Path:
+    """Every optimizer's decision regions side by side."""
+    from matplotlib.figure import Figure
+
+    columns = 4
+    rows = -(-len(runs) // columns)
+    fig = Figure(figsize=(3.2 * columns, 3.0 * rows), layout="constrained")
+    for ax, (name, run) in zip(fig.subplots(rows, columns).flat, runs.items(), strict=False):
+        with no_grad():
+            plot(run.model, X, y, ax=ax, resolution=80)
+        ax.set_title(f"{name}: {run.accuracies[-1]:.1%}", fontsize=10)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.savefig(path, dpi=80)
+    return path
+
+
+def _leaf(root: Value, label: str) -> Value:
+    stack, seen = [root], set()
+    while stack:
+        node = stack.pop()
+        if node.label == label:
+            return node
+        seen.add(node)
+        stack.extend(p for p in node._prev if p not in seen)
+    raise ValueError(f"no Value labelled {label!r} in the graph")
+
+
+def _write(path: Path, content: bytes) -> Path:
+    path.write_bytes(content)
+    return path
