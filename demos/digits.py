@@ -34,7 +34,7 @@ ACTIVATION = "relu"
 EPOCHS = 30  # passes over the training images
 QUICK_EPOCHS = 3  # with --quick
 BATCH_SIZE = 32  # images per step
-LR = 3e-3  # Adam's learning rate
+LR = 3e-3  # AdamW's learning rate
 WEIGHT_DECAY = 1e-4  # AdamW's decoupled weight decay
 SHOW_MISTAKES = 4  # misclassified test images drawn at the end
 
@@ -85,7 +85,8 @@ def main() -> None:
     print(f"model: {model!r}, {sum(p.size for p in model.parameters()):,} parameters; "
           f"AdamW lr {LR}, weight decay {WEIGHT_DECAY}, batches of {BATCH_SIZE}")
 
-    # 3. training: one line per epoch
+    # 3. training: one line per epoch. The test accuracy is printed to watch it, never used to
+    #    choose anything: the number of epochs and every setting above are fixed in advance.
     rng = np.random.default_rng(SEED)  # a new batch order every epoch
     start = time.perf_counter()
     for epoch in range(1, epochs + 1):
