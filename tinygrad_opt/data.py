@@ -4,12 +4,14 @@ Every generator returns `(X, y)`: `X` a float64 array of shape (n_samples, n_fea
 an int64 array of class labels 0, 1, ... (for micrograd's hinge loss use `2 * y - 1`).
 `seed` is an int (the same int gives the same data), a `numpy.random.Generator` or None.
 The shapes follow scikit-learn's functions of the same names; the random numbers do not.
+`load_digits` is a real data set, shipped with the package.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -168,6 +170,26 @@ def train_test_split(
     order = _rng(seed).permutation(n) if shuffle else np.arange(n)
     test, train = order[:n_test], order[n_test:]
     return X[train], X[test], y[train], y[test]
+
+
+DIGITS_FILE = Path(__file__).resolve().parent / "datasets" / "digits.npz"
+
+
+def load_digits() -> tuple[np.ndarray, np.ndarray]:
+    """The 8x8 handwritten digits: `X` float64 (1797, 64) with pixel values 0..16, `y` int64 (1797,).
+
+    Each row of `X` is one image read row by row (`X[i].reshape(8, 8)` draws it); `y` is the
+    digit 0..9. The same arrays as scikit-learn's `load_digits(return_X_y=True)`, read from
+    the copy shipped in the package (tinygrad_opt/datasets/digits.npz): nothing is downloaded.
+
+    Source: the test set (optdigits.tes) of "Optical Recognition of Handwritten Digits",
+    E. Alpaydin and C. Kaynak (1998), UCI Machine Learning Repository,
+    https://doi.org/10.24432/C50P49, distributed by UCI under the Creative Commons
+    Attribution 4.0 International licence (CC BY 4.0). See tinygrad_opt/datasets/README.md.
+    """
+    with np.load(DIGITS_FILE, allow_pickle=False) as archive:
+        images, labels = archive["images"], archive["labels"]
+    return images.reshape(len(images), 64).astype(np.float64), labels.astype(np.int64)
 
 
 # ---------------------------------------------------------------------- helpers
