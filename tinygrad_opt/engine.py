@@ -99,7 +99,7 @@ class Value:
 
     # ----------------------------------------------------------------- arithmetic
     def __add__(self, other: Any) -> Value:
-        other = _lift(other)
+        other = other if type(other) is Value else _lift(other)
         try:
             out = self.data + other.data
         except ValueError:
@@ -107,7 +107,7 @@ class Value:
         return Value._result(out, (self, other), "+", _add_backward)
 
     def __sub__(self, other: Any) -> Value:
-        other = _lift(other)
+        other = other if type(other) is Value else _lift(other)
         try:
             out = self.data - other.data
         except ValueError:
@@ -115,7 +115,7 @@ class Value:
         return Value._result(out, (self, other), "-", _sub_backward)
 
     def __mul__(self, other: Any) -> Value:
-        other = _lift(other)
+        other = other if type(other) is Value else _lift(other)
         try:
             out = self.data * other.data
         except ValueError:
@@ -123,7 +123,7 @@ class Value:
         return Value._result(out, (self, other), "*", _mul_backward)
 
     def __truediv__(self, other: Any) -> Value:
-        other = _lift(other)
+        other = other if type(other) is Value else _lift(other)
         try:
             out = _divide(self.data, other.data)
         except ValueError:
