@@ -224,6 +224,65 @@ def test_schedule_lr_is_read_at_the_group_step():
     assert p.data == pytest.approx((1 - 0.1 * 2) * (1 - 0.2 * 2))
 
 
+def _strided_rows(a: np.ndarray) -> np.ndarray:
+    """`a` copied into every other row of a larger array: a view that is not contiguous."""
+    base = np.zeros((2 * a.shape[0], a.shape[1]), a.dtype)
+    base[::2] = a
+    return base[::2]
+
+
+LAYOUTS = {
+    "fortran": np.asfortranarray,
+    "transposed": lambda a: np.ascontiguousarray(a.T).T,  # a transpose of a C-order array
+    "strided-slice": _strided_rows,
+}
+LARGE_SHAPE = (600, 500)  # 300,000 elements: more than one CHUNK
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+@pytest.mark.parametrize(("cls", "rule", "hyper"), [
+    (optim.SGD, rules.sgd, dict(lr=0.05, momentum=0.9)),
+    (optim.SGD, rules.sgd, dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.1)),
+    (optim.Adam, rules.adam, dict(lr=0.05)),
+    (optim.Adam, rules.adam, dict(lr=0.05, amsgrad=True, weight_decay=0.1)),
+], ids=["SGD-momentum", "SGD-nesterov", "Adam", "Adam-amsgrad"])
+def test_large_non_contiguous_parameter_follows_the_rule(cls, rule, hyper, layout):
+    rng = np.random.default_rng(1)
+    x0, c = rng.normal(size=LARGE_SHAPE), rng.normal(size=LARGE_SHAPE)
+    data = LAYOUTS[layout](x0.copy())
+    assert data.size > CHUNK and not data.flags.c_contiguous
+    p = Value(data)
+    opt = cls([p], **hyper)
+    want = rules.run_rule(rule, x0, 3, c=c, **hyper)
+    for step in range(3):
+        opt.zero_grad()
+        rules.loss_tensor(p, c).backward()
+        opt.step()
+        np.testing.assert_allclose(p.data, want[step], rtol=1e-12, atol=1e-12)
+    assert p.data is data  # updated in place, in its own layout
+    if layout == "strided-slice":
+        assert not data.base[1::2].any()  # the rows in between are untouched
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+@pytest.mark.parametrize("cls", [optim.SGD, optim.Adam])
+def test_large_non_contiguous_float32_parameter_stays_float32(cls, layout):
+    rng = np.random.default_rng(2)
+    x0, c = rng.normal(size=LARGE_SHAPE), rng.normal(size=LARGE_SHAPE)
+    hyper = dict(lr=0.05, momentum=0.9) if cls is optim.SGD else dict(lr=0.05)
+    rule = rules.sgd if cls is optim.SGD else rules.adam
+    p = Value(LAYOUTS[layout](x0.astype(np.float32)))
+    opt = cls([p], **hyper)
+    for _ in range(2):
+        opt.zero_grad()
+        rules.loss_tensor(p, c.astype(np.float32)).backward()
+        opt.step()
+    assert p.data.dtype == np.float32
+    assert all(buffer.dtype == np.float32 for buffer in opt.state[p].values())
+    want = rules.run_rule(rule, x0.astype(np.float32).astype(np.float64), 2, c=c.astype(np.float32), **hyper)
+    np.testing.assert_allclose(p.data, want[-1], rtol=1e-4, atol=1e-5)
+
+
 @pytest.mark.parametrize(("cls", "hyper"), [
     (optim.SGD, dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01)),
     (optim.RMSProp, dict(lr=0.01, momentum=0.5, centered=True)),

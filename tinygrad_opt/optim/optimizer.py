@@ -196,18 +196,20 @@ class Optimizer:
 
         Small arrays come back whole, large ones as flat views of `CHUNK` elements,
         so an elementwise update written once works on both. Updating a piece in
-        place updates the array.
+        place updates the array. A large array in another layout (a transpose, a
+        strided slice, Fortran order) has no flat view: it comes back whole, with
+        scratch arrays of its shape allocated for this step.
         """
-        dtype, size = arrays[0].dtype, arrays[0].size
+        dtype, size, shape = arrays[0].dtype, arrays[0].size, arrays[0].shape
+        if size > CHUNK and not all(a.flags.c_contiguous for a in arrays):
+            yield [*arrays, *(np.empty(shape, dtype) for _ in range(scratch))]
+            return
         buffer = self._scratch.get(dtype)
         if buffer is None or buffer.shape[1] < min(size, CHUNK):  # grows to at most CHUNK, once
             buffer = self._scratch[dtype] = np.empty((SCRATCH_ROWS, min(size, CHUNK)), dtype)
         if size <= CHUNK:
-            shape = arrays[0].shape
             yield [*arrays, *(buffer[k, :size].reshape(shape) for k in range(scratch))]
             return
-        if not all(a.flags.c_contiguous for a in arrays):
-            raise ValueError("large parameters and their gradients must be C-contiguous arrays")
         flat = [a.reshape(-1) for a in arrays]  # views, since the arrays are contiguous
         for start in range(0, size, CHUNK):
             stop = min(start + CHUNK, size)
