@@ -327,6 +327,60 @@ def test_load_state_dict_rejects_a_mismatched_optimizer():
         optim.Adam([Value(np.zeros(4))]).load_state_dict(opt.state_dict())
 
 
+def _bad_state_dicts() -> dict[str, tuple[dict, str]]:
+    """State dicts that do not fit a fresh Adam over (tensor of 3, scalar), and what the error names."""
+    def saved_from(params, **hyper):
+        opt = optim.Adam(params, **hyper)
+        opt.zero_grad()
+        (params[0].sum() * 2 + params[1] * 3).backward()
+        opt.step()
+        return opt.state_dict()
+
+    wrong_shape = saved_from([Value(np.ones(4)), Value(1.0)], lr=0.5)
+    bad_lr = saved_from([Value(np.ones(3)), Value(1.0)])
+    bad_lr["param_groups"][0]["lr"] = -1.0
+    bad_index = saved_from([Value(np.ones(3)), Value(1.0)], lr=0.5)
+    bad_index["state"][7] = bad_index["state"].pop(1)
+    wrong_buffers = saved_from([Value(np.ones(3)), Value(1.0)], lr=0.5, amsgrad=True)
+    wrong_buffers["param_groups"][0]["amsgrad"] = False
+    return {
+        "shape": (wrong_shape, r"'exp_avg' of parameter 0 has shape \(4,\), expected \(3,\)"),
+        "lr": (bad_lr, "-1.0"),
+        "index": (bad_index, "parameter 7"),
+        "buffers": (wrong_buffers, "max_exp_avg_sq"),
+    }
+
+
+@pytest.mark.parametrize("case", ["shape", "lr", "index", "buffers"])
+def test_a_failed_load_state_dict_leaves_the_optimizer_as_it_was(case):
+    saved, message = _bad_state_dicts()[case]
+
+    def run(opt, params, steps):
+        for _ in range(steps):
+            opt.zero_grad()
+            loss = rules.loss_tensor(params[0], rules.C[:3]) + rules.loss_scalars(params[1:], rules.C[3:])
+            loss.backward()
+            opt.step()
+
+    params = [Value(rules.X0[:3].copy()), Value(float(rules.X0[3]))]
+    untouched = [Value(rules.X0[:3].copy()), Value(float(rules.X0[3]))]
+    opt, reference = optim.Adam(params, lr=0.1), optim.Adam(untouched, lr=0.1)
+    run(opt, params, 2)
+    run(reference, untouched, 2)
+    before = opt.state_dict()
+    state_objects = {p: dict(s) for p, s in opt.state.items()}
+    with pytest.raises(ValueError, match=message):
+        opt.load_state_dict(saved)
+    assert opt.param_groups[0]["lr"] == 0.1 and opt.param_groups[0]["step"] == 2
+    assert state_objects == {p: dict(s) for p, s in opt.state.items()}  # the very same buffers
+    for p, buffers in before["state"].items():
+        for name, value in buffers.items():
+            assert np.array_equal(opt.state[params[p]][name], value)
+    run(opt, params, 3)
+    run(reference, untouched, 3)
+    assert np.array_equal(params[0].data, untouched[0].data) and params[1].data == untouched[1].data
+
+
 # ------------------------------------------------------------------ validation
 @pytest.mark.parametrize(("make", "message"), [
     (lambda p: optim.SGD(p, lr=-0.1), "-0.1"),

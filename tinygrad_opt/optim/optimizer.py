@@ -233,31 +233,54 @@ class Optimizer:
         """Restore a `state_dict()`: the run continues exactly as if it had never stopped.
 
         Hyperparameters and step counts come from the dict; a schedule given to this
-        optimizer as `lr` is kept (a plain function needs nothing restored).
+        optimizer as `lr` is kept (a plain function needs nothing restored). Everything
+        is checked before anything changes: a dict that does not fit leaves the
+        optimizer as it was.
         """
-        groups = state_dict["param_groups"]
-        if len(groups) != len(self.param_groups):
-            raise ValueError(f"state dict has {len(groups)} parameter groups, the optimizer has "
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(f"state dict has {len(saved_groups)} parameter groups, the optimizer has "
                              f"{len(self.param_groups)}")
-        params = []
-        for group, saved in zip(self.param_groups, groups, strict=True):
+        new_groups = []
+        owners = []  # (group number, parameter) for each position across groups
+        for number, (group, saved) in enumerate(zip(self.param_groups, saved_groups, strict=True)):
             if len(group["params"]) != len(saved["params"]):
-                raise ValueError(f"a saved group has {len(saved['params'])} parameters, the optimizer's has "
-                                 f"{len(group['params'])}")
-            params.extend(group["params"])
-        for index, (group, saved) in enumerate(zip(self.param_groups, groups, strict=True)):
+                raise ValueError(f"saved group {number} has {len(saved['params'])} parameters, "
+                                 f"the optimizer's has {len(group['params'])}")
+            new_group = dict(group)
             for key, value in saved.items():
                 if key == "params" or (callable(value) and callable(group.get(key))):
                     continue  # keep this optimizer's own schedule object
-                group[key] = value if callable(value) else copy.deepcopy(value)
-            self._batches[index] = None
-        self.state = {}
+                new_group[key] = value if callable(value) else copy.deepcopy(value)
+            self._validate(new_group)
+            new_groups.append(new_group)
+            owners.extend((number, p) for p in group["params"])
+        new_state = {}
         for i, saved_state in state_dict["state"].items():
-            p = params[i]
-            if np.shape(p.data) != np.shape(next(iter(saved_state.values()), p.data)):
-                raise ValueError(f"saved state of parameter {i} does not match its shape {np.shape(p.data)}")
-            self.state[p] = {name: np.array(value, dtype=np.result_type(p.data)) if type(p.data) is not float
-                             else np.array(value, dtype=np.float64) for name, value in saved_state.items()}
+            if not isinstance(i, (int, np.integer)) or not 0 <= i < len(owners):
+                raise ValueError(f"saved state names parameter {i!r}, but the optimizer has parameters "
+                                 f"0 .. {len(owners) - 1}")
+            number, p = owners[i]
+            new_state[p] = self._loaded_state(i, p, saved_state, new_groups[number])
+        for group, new_group in zip(self.param_groups, new_groups, strict=True):
+            group.update(new_group)
+        self._batches = [None] * len(self.param_groups)
+        self.state = new_state
+
+    def _loaded_state(self, i: int, p: Value, saved_state: dict[str, Any],
+                      group: dict[str, Any]) -> dict[str, np.ndarray]:
+        """Parameter `i`'s saved buffers as arrays of its dtype, after checking their names and shapes."""
+        dtype = np.float64 if type(p.data) is float else p.data.dtype
+        expected = {name: buffer.shape for name, buffer in
+                    self._init_state(np.zeros(np.shape(p.data), dtype), group).items()}
+        if set(saved_state) != set(expected):
+            raise ValueError(f"saved state of parameter {i} (shape {np.shape(p.data)}) has buffers "
+                             f"{sorted(saved_state)}, expected {sorted(expected)}")
+        for name, value in saved_state.items():
+            if np.shape(value) != expected[name]:
+                raise ValueError(f"saved state {name!r} of parameter {i} has shape {np.shape(value)}, "
+                                 f"expected {expected[name]} (the parameter's shape is {np.shape(p.data)})")
+        return {name: np.array(value, dtype=dtype) for name, value in saved_state.items()}
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
