@@ -405,6 +405,18 @@ def test_invalid_hyperparameters_raise_value_error_naming_them(make, message):
         make([Value(1.0)])
 
 
+def test_a_repeated_parameter_is_named_by_its_groups_positions_and_shape():
+    weight, bias = Value(np.zeros((2, 3)), label="weight"), Value(np.zeros(3))
+    where = "group 0 position 0, and group 0 position 2"
+    with pytest.raises(ValueError, match=r"'weight' of shape \(2, 3\) appears more than once.*" + where):
+        optim.SGD([weight, bias, weight], lr=0.1)
+    opt = optim.SGD([weight], lr=0.1)
+    opt.add_param_group({"params": [bias]})
+    with pytest.raises(ValueError, match=r"shape \(3,\) .* group 1 position 0, and group 2 position 1"):
+        opt.add_param_group({"params": [Value(1.0), bias]})
+    assert len(opt.param_groups) == 2  # the rejected group was not added
+
+
 def test_non_values_and_non_numbers_raise_type_error():
     with pytest.raises(TypeError, match="ndarray"):
         optim.SGD([np.zeros(3)], lr=0.1)

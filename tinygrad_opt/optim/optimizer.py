@@ -93,9 +93,7 @@ class Optimizer:
         for p in params:
             if not isinstance(p, Value):
                 raise TypeError(f"optimizer parameters must be Values, got {type(p).__name__}")
-        seen = {id(p) for group in self.param_groups for p in group["params"]}
-        if len({id(p) for p in params}) != len(params) or any(id(p) in seen for p in params):
-            raise ValueError("a parameter appears more than once in the optimizer's groups")
+        self._check_no_repeats(params)
         unknown = set(param_group) - set(self.defaults) - {"params", "step"}
         if unknown:
             raise ValueError(f"unknown hyperparameter(s) {sorted(unknown)} for {type(self).__name__}")
@@ -104,6 +102,20 @@ class Optimizer:
         self._validate(group)
         self.param_groups.append(group)
         self._batches.append(None)
+
+    def _check_no_repeats(self, params: list[Value]) -> None:
+        """A parameter may sit in one place only: the error names both places and its shape."""
+        places = {id(p): (number, position) for number, group in enumerate(self.param_groups)
+                  for position, p in enumerate(group["params"])}
+        number = len(self.param_groups)  # the number the new group will have
+        for position, p in enumerate(params):
+            if id(p) in places:
+                first_group, first_position = places[id(p)]
+                label = f" {p.label!r}" if p.label else ""
+                raise ValueError(f"parameter{label} of shape {np.shape(p.data)} appears more than once "
+                                 f"in the optimizer's groups: group {first_group} position "
+                                 f"{first_position}, and group {number} position {position}")
+            places[id(p)] = (number, position)
 
     def _validate(self, group: dict[str, Any]) -> None:
         """Check a group's hyperparameters; each optimizer raises ValueError naming a bad one."""
