@@ -58,6 +58,33 @@ def test_large_tensor_is_updated_chunk_by_chunk_with_the_same_rule(cls, rule, hy
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize(("cls", "rule", "hyper"), [CASES[i] for i in (2, 10, 14)],
+                         ids=[IDS[i] for i in (2, 10, 14)])
+def test_parameters_of_several_shapes_and_dtypes_share_the_scratch_arrays(cls, rule, hyper):
+    # small, larger (the scratch buffer grows), small again, float32 and scalars in one optimizer
+    rng = np.random.default_rng(3)
+    x0s = [rng.normal(size=3), rng.normal(size=(40, 5)), rng.normal(size=3), rng.normal(size=7)]
+    cs = [rng.normal(size=x.shape) for x in x0s]
+    params = [Value(x.copy()) for x in x0s[:3]] + [Value(x0s[3].astype(np.float32))]
+    scalars = [Value(float(v)) for v in rules.X0[:2]]
+    opt = cls(params + scalars, **hyper)
+    for _ in range(4):
+        opt.zero_grad()
+        loss = rules.loss_scalars(scalars, rules.C[:2])
+        for p, c in zip(params, cs, strict=True):
+            loss = loss + rules.loss_tensor(p, c)
+        loss.backward()
+        opt.step()
+    for p, x0, c in zip(params[:3], x0s[:3], cs[:3], strict=True):
+        want = rules.run_rule(rule, x0, 4, c=c, **hyper)[-1]
+        np.testing.assert_allclose(p.data, want, rtol=1e-12, atol=1e-12)
+    want32 = rules.run_rule(rule, x0s[3].astype(np.float32).astype(np.float64), 4, c=cs[3], **hyper)[-1]
+    np.testing.assert_allclose(params[3].data, want32, rtol=1e-5, atol=1e-6)
+    want = rules.run_rule(rule, rules.X0[:2], 4, c=rules.C[:2], **hyper)[-1]
+    np.testing.assert_allclose([p.data for p in scalars], want, rtol=1e-12, atol=1e-12)
+    assert all(type(p.data) is float for p in scalars) and params[3].data.dtype == np.float32
+
+
 def test_parameter_groups_have_their_own_hyperparameters():
     x0_a, x0_b = rules.X0[:2], rules.X0[2:]
     a, b = Value(x0_a.copy()), Value(x0_b.copy())

@@ -7,10 +7,11 @@ Two things make one code path serve scalars and tensors, and stay fast for both:
 
 * A scalar `Value` holds an immutable Python float, so its update cannot happen in
   place. Every NumPy call costs about a microsecond whatever its size, so instead
-  of updating scalars one at a time, the scalars of a group are gathered into one
+  of updating scalars one at a time, the scalars of a group are copied into one
   array, updated together by the same `_update` as a tensor, and written back.
-  Their per-parameter state is a set of 0-d views into the group's state arrays,
-  so `opt.state[p]["exp_avg"]` works for scalars too.
+  That array, the gradients' and the state arrays are made once, at the group's
+  first step. The per-parameter state is a set of 0-d views into the group's state
+  arrays, so `opt.state[p]["exp_avg"]` works for scalars too.
 * Elementwise updates of large arrays are memory-bound. `chunks` walks them in
   cache-sized pieces, so the handful of ufuncs of one step read each element from
   main memory once instead of once per ufunc, and the scratch arrays they write
@@ -30,6 +31,7 @@ from tinygrad_opt.engine import Value
 Schedule = Callable[[int], float]
 CHUNK = 1 << 18  # elements per piece (1 MiB of float32): the fastest of 2^13 .. 2^24 on the benchmark
 SCRATCH_ROWS = 3  # most temporaries any update needs at once
+ScalarBatch = tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]  # a group's scalars: theta, grad, state
 
 
 def check_number(name: str, value: Any, low: float = 0.0, high: float | None = None,
@@ -74,8 +76,9 @@ class Optimizer:
         self.defaults = defaults
         self.param_groups: list[dict[str, Any]] = []
         self.state: dict[Value, dict[str, Any]] = {}
-        self._batches: list[dict[str, np.ndarray] | None] = []  # state of each group's scalars
+        self._batches: list[ScalarBatch | None] = []  # each group's scalars as arrays
         self._scratch: dict[np.dtype, np.ndarray] = {}
+        self._scratch_views: dict[tuple[np.dtype, tuple[int, ...]], list[np.ndarray]] = {}
         params = list(params)
         if not params:
             raise ValueError("optimizer got an empty parameter list")
@@ -157,9 +160,11 @@ class Optimizer:
             group["step"] += 1
             scalars = [p for p in group["params"] if type(p.data) is float]
             if scalars and self.batch_scalars:
-                theta = np.array([p.data for p in scalars])
-                grad = np.array([p.grad for p in scalars], dtype=np.float64)
-                self._update(theta, grad, self._batch_state(index, theta), group, lr)
+                theta, grad, state = self._scalar_batch(index, scalars)
+                for i, p in enumerate(scalars):  # item by item: for a few scalars, cheaper than np.array
+                    theta[i] = p.data
+                    grad[i] = p.grad
+                self._update(theta, grad, state, group, lr)
                 for p, x in zip(scalars, theta.tolist(), strict=True):
                     p.data = x
             elif scalars:
@@ -187,17 +192,18 @@ class Optimizer:
             state = self.state[p] = self._init_state(theta, group)
         return state
 
-    def _batch_state(self, index: int, theta: np.ndarray) -> dict[str, np.ndarray]:
-        """The state arrays of group `index`'s scalars; `self.state[p]` holds 0-d views of them."""
+    def _scalar_batch(self, index: int, scalars: list[Value]) -> ScalarBatch:
+        """Arrays for group `index`'s scalars: (theta, grad, state); `self.state[p]` holds 0-d views."""
         batch = self._batches[index]
         if batch is None:
-            batch = self._batches[index] = self._init_state(theta, self.param_groups[index])
-            scalars = [p for p in self.param_groups[index]["params"] if type(p.data) is float]
+            theta = np.zeros(len(scalars))
+            state = self._init_state(theta, self.param_groups[index])
+            batch = self._batches[index] = (theta, np.zeros(len(scalars)), state)
             for i, p in enumerate(scalars):
                 loaded = self.state.get(p, {})
                 # 0-d views of each scalar's entry; a 0-d buffer (one number for all) is shared
                 self.state[p] = {name: buffer[i, ...] if buffer.ndim else buffer
-                                 for name, buffer in batch.items()}
+                                 for name, buffer in state.items()}
                 for name, value in loaded.items():
                     self.state[p][name][...] = value
         return batch
@@ -213,19 +219,32 @@ class Optimizer:
         scratch arrays of its shape allocated for this step.
         """
         dtype, size, shape = arrays[0].dtype, arrays[0].size, arrays[0].shape
-        if size > CHUNK and not all(a.flags.c_contiguous for a in arrays):
+        if size <= CHUNK:
+            views = self._scratch_views.get((dtype, shape))
+            if views is None:  # made once per shape: a step on a few scalars is mostly such overhead
+                buffer = self._scratch_buffer(dtype, size)
+                views = self._scratch_views[dtype, shape] = [buffer[k, :size].reshape(shape)
+                                                             for k in range(SCRATCH_ROWS)]
+            yield [*arrays, *views[:scratch]]
+            return
+        if not all(a.flags.c_contiguous for a in arrays):
             yield [*arrays, *(np.empty(shape, dtype) for _ in range(scratch))]
             return
-        buffer = self._scratch.get(dtype)
-        if buffer is None or buffer.shape[1] < min(size, CHUNK):  # grows to at most CHUNK, once
-            buffer = self._scratch[dtype] = np.empty((SCRATCH_ROWS, min(size, CHUNK)), dtype)
-        if size <= CHUNK:
-            yield [*arrays, *(buffer[k, :size].reshape(shape) for k in range(scratch))]
-            return
+        buffer = self._scratch_buffer(dtype, CHUNK)
         flat = [a.reshape(-1) for a in arrays]  # views, since the arrays are contiguous
         for start in range(0, size, CHUNK):
             stop = min(start + CHUNK, size)
             yield [*(f[start:stop] for f in flat), *(buffer[k, :stop - start] for k in range(scratch))]
+
+    def _scratch_buffer(self, dtype: np.dtype, size: int) -> np.ndarray:
+        """SCRATCH_ROWS rows of at least `size` elements of `dtype`; grows to at most CHUNK, once."""
+        buffer = self._scratch.get(dtype)
+        if buffer is None or buffer.shape[1] < size:
+            buffer = self._scratch[dtype] = np.empty((SCRATCH_ROWS, size), dtype)
+            # views into the old buffer stay valid; dropping them lets it be freed
+            self._scratch_views = {key: views for key, views in self._scratch_views.items()
+                                   if key[0] != dtype}
+        return buffer
 
     # --------------------------------------------------------------- state dict
     def state_dict(self) -> dict[str, Any]:
