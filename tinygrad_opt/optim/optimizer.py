@@ -9,8 +9,8 @@ Two things make one code path serve scalars and tensors, and stay fast for both:
   place. Every NumPy call costs about a microsecond whatever its size, so instead
   of updating scalars one at a time, the scalars of a group are copied into one
   array, updated together by the same `_update` as a tensor, and written back.
-  That array, the gradients' and the state arrays are made once, at the group's
-  first step. The per-parameter state is a set of 0-d views into the group's state
+  These arrays (values, gradients, state) are made once, at the group's first
+  step. The per-parameter state is a set of 0-d views into the group's state
   arrays, so `opt.state[p]["exp_avg"]` works for scalars too.
 * Elementwise updates of large arrays are memory-bound. `chunks` walks them in
   cache-sized pieces, so the handful of ufuncs of one step read each element from
