@@ -58,6 +58,33 @@ def test_large_tensor_is_updated_chunk_by_chunk_with_the_same_rule(cls, rule, hy
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize(("cls", "rule", "hyper"), [CASES[i] for i in (2, 10, 14)],
+                         ids=[IDS[i] for i in (2, 10, 14)])
+def test_parameters_of_several_shapes_and_dtypes_share_the_scratch_arrays(cls, rule, hyper):
+    # small, larger (the scratch buffer grows), small again, float32 and scalars in one optimizer
+    rng = np.random.default_rng(3)
+    x0s = [rng.normal(size=3), rng.normal(size=(40, 5)), rng.normal(size=3), rng.normal(size=7)]
+    cs = [rng.normal(size=x.shape) for x in x0s]
+    params = [Value(x.copy()) for x in x0s[:3]] + [Value(x0s[3].astype(np.float32))]
+    scalars = [Value(float(v)) for v in rules.X0[:2]]
+    opt = cls(params + scalars, **hyper)
+    for _ in range(4):
+        opt.zero_grad()
+        loss = rules.loss_scalars(scalars, rules.C[:2])
+        for p, c in zip(params, cs, strict=True):
+            loss = loss + rules.loss_tensor(p, c)
+        loss.backward()
+        opt.step()
+    for p, x0, c in zip(params[:3], x0s[:3], cs[:3], strict=True):
+        want = rules.run_rule(rule, x0, 4, c=c, **hyper)[-1]
+        np.testing.assert_allclose(p.data, want, rtol=1e-12, atol=1e-12)
+    want32 = rules.run_rule(rule, x0s[3].astype(np.float32).astype(np.float64), 4, c=cs[3], **hyper)[-1]
+    np.testing.assert_allclose(params[3].data, want32, rtol=1e-5, atol=1e-6)
+    want = rules.run_rule(rule, rules.X0[:2], 4, c=rules.C[:2], **hyper)[-1]
+    np.testing.assert_allclose([p.data for p in scalars], want, rtol=1e-12, atol=1e-12)
+    assert all(type(p.data) is float for p in scalars) and params[3].data.dtype == np.float32
+
+
 def test_parameter_groups_have_their_own_hyperparameters():
     x0_a, x0_b = rules.X0[:2], rules.X0[2:]
     a, b = Value(x0_a.copy()), Value(x0_b.copy())
@@ -224,6 +251,65 @@ def test_schedule_lr_is_read_at_the_group_step():
     assert p.data == pytest.approx((1 - 0.1 * 2) * (1 - 0.2 * 2))
 
 
+def _strided_rows(a: np.ndarray) -> np.ndarray:
+    """`a` copied into every other row of a larger array: a view that is not contiguous."""
+    base = np.zeros((2 * a.shape[0], a.shape[1]), a.dtype)
+    base[::2] = a
+    return base[::2]
+
+
+LAYOUTS = {
+    "fortran": np.asfortranarray,
+    "transposed": lambda a: np.ascontiguousarray(a.T).T,  # a transpose of a C-order array
+    "strided-slice": _strided_rows,
+}
+LARGE_SHAPE = (600, 500)  # 300,000 elements: more than one CHUNK
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+@pytest.mark.parametrize(("cls", "rule", "hyper"), [
+    (optim.SGD, rules.sgd, dict(lr=0.05, momentum=0.9)),
+    (optim.SGD, rules.sgd, dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.1)),
+    (optim.Adam, rules.adam, dict(lr=0.05)),
+    (optim.Adam, rules.adam, dict(lr=0.05, amsgrad=True, weight_decay=0.1)),
+], ids=["SGD-momentum", "SGD-nesterov", "Adam", "Adam-amsgrad"])
+def test_large_non_contiguous_parameter_follows_the_rule(cls, rule, hyper, layout):
+    rng = np.random.default_rng(1)
+    x0, c = rng.normal(size=LARGE_SHAPE), rng.normal(size=LARGE_SHAPE)
+    data = LAYOUTS[layout](x0.copy())
+    assert data.size > CHUNK and not data.flags.c_contiguous
+    p = Value(data)
+    opt = cls([p], **hyper)
+    want = rules.run_rule(rule, x0, 3, c=c, **hyper)
+    for step in range(3):
+        opt.zero_grad()
+        rules.loss_tensor(p, c).backward()
+        opt.step()
+        np.testing.assert_allclose(p.data, want[step], rtol=1e-12, atol=1e-12)
+    assert p.data is data  # updated in place, in its own layout
+    if layout == "strided-slice":
+        assert not data.base[1::2].any()  # the rows in between are untouched
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+@pytest.mark.parametrize("cls", [optim.SGD, optim.Adam])
+def test_large_non_contiguous_float32_parameter_stays_float32(cls, layout):
+    rng = np.random.default_rng(2)
+    x0, c = rng.normal(size=LARGE_SHAPE), rng.normal(size=LARGE_SHAPE)
+    hyper = dict(lr=0.05, momentum=0.9) if cls is optim.SGD else dict(lr=0.05)
+    rule = rules.sgd if cls is optim.SGD else rules.adam
+    p = Value(LAYOUTS[layout](x0.astype(np.float32)))
+    opt = cls([p], **hyper)
+    for _ in range(2):
+        opt.zero_grad()
+        rules.loss_tensor(p, c.astype(np.float32)).backward()
+        opt.step()
+    assert p.data.dtype == np.float32
+    assert all(buffer.dtype == np.float32 for buffer in opt.state[p].values())
+    want = rules.run_rule(rule, x0.astype(np.float32).astype(np.float64), 2, c=c.astype(np.float32), **hyper)
+    np.testing.assert_allclose(p.data, want[-1], rtol=1e-4, atol=1e-5)
+
+
 @pytest.mark.parametrize(("cls", "hyper"), [
     (optim.SGD, dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01)),
     (optim.RMSProp, dict(lr=0.01, momentum=0.5, centered=True)),
@@ -268,6 +354,60 @@ def test_load_state_dict_rejects_a_mismatched_optimizer():
         optim.Adam([Value(np.zeros(4))]).load_state_dict(opt.state_dict())
 
 
+def _bad_state_dicts() -> dict[str, tuple[dict, str]]:
+    """State dicts that do not fit a fresh Adam over (tensor of 3, scalar), and what the error names."""
+    def saved_from(params, **hyper):
+        opt = optim.Adam(params, **hyper)
+        opt.zero_grad()
+        (params[0].sum() * 2 + params[1] * 3).backward()
+        opt.step()
+        return opt.state_dict()
+
+    wrong_shape = saved_from([Value(np.ones(4)), Value(1.0)], lr=0.5)
+    bad_lr = saved_from([Value(np.ones(3)), Value(1.0)])
+    bad_lr["param_groups"][0]["lr"] = -1.0
+    bad_index = saved_from([Value(np.ones(3)), Value(1.0)], lr=0.5)
+    bad_index["state"][7] = bad_index["state"].pop(1)
+    wrong_buffers = saved_from([Value(np.ones(3)), Value(1.0)], lr=0.5, amsgrad=True)
+    wrong_buffers["param_groups"][0]["amsgrad"] = False
+    return {
+        "shape": (wrong_shape, r"'exp_avg' of parameter 0 has shape \(4,\), expected \(3,\)"),
+        "lr": (bad_lr, "-1.0"),
+        "index": (bad_index, "parameter 7"),
+        "buffers": (wrong_buffers, "max_exp_avg_sq"),
+    }
+
+
+@pytest.mark.parametrize("case", ["shape", "lr", "index", "buffers"])
+def test_a_failed_load_state_dict_leaves_the_optimizer_as_it_was(case):
+    saved, message = _bad_state_dicts()[case]
+
+    def run(opt, params, steps):
+        for _ in range(steps):
+            opt.zero_grad()
+            loss = rules.loss_tensor(params[0], rules.C[:3]) + rules.loss_scalars(params[1:], rules.C[3:])
+            loss.backward()
+            opt.step()
+
+    params = [Value(rules.X0[:3].copy()), Value(float(rules.X0[3]))]
+    untouched = [Value(rules.X0[:3].copy()), Value(float(rules.X0[3]))]
+    opt, reference = optim.Adam(params, lr=0.1), optim.Adam(untouched, lr=0.1)
+    run(opt, params, 2)
+    run(reference, untouched, 2)
+    before = opt.state_dict()
+    state_objects = {p: dict(s) for p, s in opt.state.items()}
+    with pytest.raises(ValueError, match=message):
+        opt.load_state_dict(saved)
+    assert opt.param_groups[0]["lr"] == 0.1 and opt.param_groups[0]["step"] == 2
+    assert state_objects == {p: dict(s) for p, s in opt.state.items()}  # the very same buffers
+    for p, buffers in before["state"].items():
+        for name, value in buffers.items():
+            assert np.array_equal(opt.state[params[p]][name], value)
+    run(opt, params, 3)
+    run(reference, untouched, 3)
+    assert np.array_equal(params[0].data, untouched[0].data) and params[1].data == untouched[1].data
+
+
 # ------------------------------------------------------------------ validation
 @pytest.mark.parametrize(("make", "message"), [
     (lambda p: optim.SGD(p, lr=-0.1), "-0.1"),
@@ -290,6 +430,18 @@ def test_load_state_dict_rejects_a_mismatched_optimizer():
 def test_invalid_hyperparameters_raise_value_error_naming_them(make, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(")):
         make([Value(1.0)])
+
+
+def test_a_repeated_parameter_is_named_by_its_groups_positions_and_shape():
+    weight, bias = Value(np.zeros((2, 3)), label="weight"), Value(np.zeros(3))
+    where = "group 0 position 0, and group 0 position 2"
+    with pytest.raises(ValueError, match=r"'weight' of shape \(2, 3\) appears more than once.*" + where):
+        optim.SGD([weight, bias, weight], lr=0.1)
+    opt = optim.SGD([weight], lr=0.1)
+    opt.add_param_group({"params": [bias]})
+    with pytest.raises(ValueError, match=r"shape \(3,\) .* group 1 position 0, and group 2 position 1"):
+        opt.add_param_group({"params": [Value(1.0), bias]})
+    assert len(opt.param_groups) == 2  # the rejected group was not added
 
 
 def test_non_values_and_non_numbers_raise_type_error():

@@ -253,3 +253,31 @@ def test_click_in_server_mode_races_from_there(server, open_page):
     sx, sy = stage_point(page, "#start")
     assert abs(sx - target[0]) < 1.5 and abs(sy - target[1]) < 1.5
     assert page.errors == []
+
+
+def test_any_learning_rate_in_server_mode_races_at_that_rate(server, open_page):
+    page = open_page(f"{server}/")
+    assert page.locator("#lr-exact").is_visible()
+    page.click("#end")
+    before = paths(page)
+    lr = 0.0021  # between the slider's 0.001 and 0.00215: no embedded race has it
+    with page.expect_response(lambda response: "/race?" in response.url) as answer:
+        page.fill("#lr-exact", str(lr))
+        page.press("#lr-exact", "Enter")
+    reply = answer.value
+    assert reply.ok
+    query = dict(part.split("=") for part in reply.url.split("?", 1)[1].split("&"))
+    assert query["landscape"] == "beale_like" and float(query["lr"]) == lr
+    landscape = landscapes.get("beale_like")
+    assert (float(query["x"]), float(query["y"])) == pytest.approx(landscape.start)
+    assert reply.json() == race_data("beale_like", lr, start=landscape.start, steps=200)
+    page.click("#end")
+    after = paths(page)
+    assert page.text_content("#lr-value") == "2.1e-3"  # rates below 0.01 are shown as 2.15e-3 ...
+    assert len(after) == 4 and all(a != b for a, b in zip(after, before, strict=True))
+    # each drawn path ends where the Python race at that rate ends
+    for name, trajectory in race("beale_like", standard_racers(lr), steps=200).items():
+        line = page.get_attribute(f"polyline.path[data-racer='{name}']", "points")
+        end = [float(v) for v in line.split()[-1].split(",")]
+        np.testing.assert_allclose(end, pixel(landscape.view, *trajectory.final_point), atol=1)
+    assert page.errors == []

@@ -67,7 +67,11 @@ def _beale_like(x: Any, y: Any) -> Any:
 
 
 def _beale(x: Any, y: Any) -> Any:
-    return (1.5 - x + x * y) ** 2 + (2.25 - x + x * y**2) ** 2 + (2.625 - x + x * y**3) ** 2
+    # the terms share their products, x y^2 = (x y) y and x y^3 = (x y^2) y: on Values that
+    # is two graph nodes fewer than x * y**2 and x * y**3, and a race builds the graph 800 times
+    xy = x * y
+    xy2 = xy * y
+    return (1.5 - x + xy) ** 2 + (2.25 - x + xy2) ** 2 + (2.625 - x + xy2 * y) ** 2
 
 
 def _rosenbrock(x: Any, y: Any) -> Any:
@@ -85,7 +89,7 @@ def _himmelblau(x: Any, y: Any) -> Any:
 
 def _rastrigin(x: Any, y: Any) -> Any:
     two_pi = 2 * math.pi
-    return 20 + x**2 - 10 * cos(two_pi * x) + y**2 - 10 * cos(two_pi * y)
+    return x**2 + y**2 - 10 * (cos(two_pi * x) + cos(two_pi * y)) + 20
 
 
 def cos(t: Any) -> Any:

@@ -7,10 +7,11 @@ Two things make one code path serve scalars and tensors, and stay fast for both:
 
 * A scalar `Value` holds an immutable Python float, so its update cannot happen in
   place. Every NumPy call costs about a microsecond whatever its size, so instead
-  of updating scalars one at a time, the scalars of a group are gathered into one
+  of updating scalars one at a time, the scalars of a group are copied into one
   array, updated together by the same `_update` as a tensor, and written back.
-  Their per-parameter state is a set of 0-d views into the group's state arrays,
-  so `opt.state[p]["exp_avg"]` works for scalars too.
+  These arrays (values, gradients, state) are made once, at the group's first
+  step. The per-parameter state is a set of 0-d views into the group's state
+  arrays, so `opt.state[p]["exp_avg"]` works for scalars too.
 * Elementwise updates of large arrays are memory-bound. `chunks` walks them in
   cache-sized pieces, so the handful of ufuncs of one step read each element from
   main memory once instead of once per ufunc, and the scratch arrays they write
@@ -30,6 +31,7 @@ from tinygrad_opt.engine import Value
 Schedule = Callable[[int], float]
 CHUNK = 1 << 18  # elements per piece (1 MiB of float32): the fastest of 2^13 .. 2^24 on the benchmark
 SCRATCH_ROWS = 3  # most temporaries any update needs at once
+ScalarBatch = tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]  # a group's scalars: theta, grad, state
 
 
 def check_number(name: str, value: Any, low: float = 0.0, high: float | None = None,
@@ -74,8 +76,9 @@ class Optimizer:
         self.defaults = defaults
         self.param_groups: list[dict[str, Any]] = []
         self.state: dict[Value, dict[str, Any]] = {}
-        self._batches: list[dict[str, np.ndarray] | None] = []  # state of each group's scalars
+        self._batches: list[ScalarBatch | None] = []  # each group's scalars as arrays
         self._scratch: dict[np.dtype, np.ndarray] = {}
+        self._scratch_views: dict[tuple[np.dtype, tuple[int, ...]], list[np.ndarray]] = {}
         params = list(params)
         if not params:
             raise ValueError("optimizer got an empty parameter list")
@@ -93,9 +96,7 @@ class Optimizer:
         for p in params:
             if not isinstance(p, Value):
                 raise TypeError(f"optimizer parameters must be Values, got {type(p).__name__}")
-        seen = {id(p) for group in self.param_groups for p in group["params"]}
-        if len({id(p) for p in params}) != len(params) or any(id(p) in seen for p in params):
-            raise ValueError("a parameter appears more than once in the optimizer's groups")
+        self._check_no_repeats(params)
         unknown = set(param_group) - set(self.defaults) - {"params", "step"}
         if unknown:
             raise ValueError(f"unknown hyperparameter(s) {sorted(unknown)} for {type(self).__name__}")
@@ -104,6 +105,20 @@ class Optimizer:
         self._validate(group)
         self.param_groups.append(group)
         self._batches.append(None)
+
+    def _check_no_repeats(self, params: list[Value]) -> None:
+        """A parameter may sit in one place only: the error names both places and its shape."""
+        places = {id(p): (number, position) for number, group in enumerate(self.param_groups)
+                  for position, p in enumerate(group["params"])}
+        number = len(self.param_groups)  # the number the new group will have
+        for position, p in enumerate(params):
+            if id(p) in places:
+                first_group, first_position = places[id(p)]
+                label = f" {p.label!r}" if p.label else ""
+                raise ValueError(f"parameter{label} of shape {np.shape(p.data)} appears more than once "
+                                 f"in the optimizer's groups: group {first_group} position "
+                                 f"{first_position}, and group {number} position {position}")
+            places[id(p)] = (number, position)
 
     def _validate(self, group: dict[str, Any]) -> None:
         """Check a group's hyperparameters; each optimizer raises ValueError naming a bad one."""
@@ -145,9 +160,11 @@ class Optimizer:
             group["step"] += 1
             scalars = [p for p in group["params"] if type(p.data) is float]
             if scalars and self.batch_scalars:
-                theta = np.array([p.data for p in scalars])
-                grad = np.array([p.grad for p in scalars], dtype=np.float64)
-                self._update(theta, grad, self._batch_state(index, theta), group, lr)
+                theta, grad, state = self._scalar_batch(index, scalars)
+                for i, p in enumerate(scalars):  # item by item: for a few scalars, cheaper than np.array
+                    theta[i] = p.data
+                    grad[i] = p.grad
+                self._update(theta, grad, state, group, lr)
                 for p, x in zip(scalars, theta.tolist(), strict=True):
                     p.data = x
             elif scalars:
@@ -175,17 +192,18 @@ class Optimizer:
             state = self.state[p] = self._init_state(theta, group)
         return state
 
-    def _batch_state(self, index: int, theta: np.ndarray) -> dict[str, np.ndarray]:
-        """The state arrays of group `index`'s scalars; `self.state[p]` holds 0-d views of them."""
+    def _scalar_batch(self, index: int, scalars: list[Value]) -> ScalarBatch:
+        """Arrays for group `index`'s scalars: (theta, grad, state); `self.state[p]` holds 0-d views."""
         batch = self._batches[index]
         if batch is None:
-            batch = self._batches[index] = self._init_state(theta, self.param_groups[index])
-            scalars = [p for p in self.param_groups[index]["params"] if type(p.data) is float]
+            theta = np.zeros(len(scalars))
+            state = self._init_state(theta, self.param_groups[index])
+            batch = self._batches[index] = (theta, np.zeros(len(scalars)), state)
             for i, p in enumerate(scalars):
                 loaded = self.state.get(p, {})
                 # 0-d views of each scalar's entry; a 0-d buffer (one number for all) is shared
                 self.state[p] = {name: buffer[i, ...] if buffer.ndim else buffer
-                                 for name, buffer in batch.items()}
+                                 for name, buffer in state.items()}
                 for name, value in loaded.items():
                     self.state[p][name][...] = value
         return batch
@@ -196,22 +214,37 @@ class Optimizer:
 
         Small arrays come back whole, large ones as flat views of `CHUNK` elements,
         so an elementwise update written once works on both. Updating a piece in
-        place updates the array.
+        place updates the array. A large array in another layout (a transpose, a
+        strided slice, Fortran order) has no flat view: it comes back whole, with
+        scratch arrays of its shape allocated for this step.
         """
-        dtype, size = arrays[0].dtype, arrays[0].size
-        buffer = self._scratch.get(dtype)
-        if buffer is None or buffer.shape[1] < min(size, CHUNK):  # grows to at most CHUNK, once
-            buffer = self._scratch[dtype] = np.empty((SCRATCH_ROWS, min(size, CHUNK)), dtype)
+        dtype, size, shape = arrays[0].dtype, arrays[0].size, arrays[0].shape
         if size <= CHUNK:
-            shape = arrays[0].shape
-            yield [*arrays, *(buffer[k, :size].reshape(shape) for k in range(scratch))]
+            views = self._scratch_views.get((dtype, shape))
+            if views is None:  # made once per shape: a step on a few scalars is mostly such overhead
+                buffer = self._scratch_buffer(dtype, size)
+                views = self._scratch_views[dtype, shape] = [buffer[k, :size].reshape(shape)
+                                                             for k in range(SCRATCH_ROWS)]
+            yield [*arrays, *views[:scratch]]
             return
         if not all(a.flags.c_contiguous for a in arrays):
-            raise ValueError("large parameters and their gradients must be C-contiguous arrays")
+            yield [*arrays, *(np.empty(shape, dtype) for _ in range(scratch))]
+            return
+        buffer = self._scratch_buffer(dtype, CHUNK)
         flat = [a.reshape(-1) for a in arrays]  # views, since the arrays are contiguous
         for start in range(0, size, CHUNK):
             stop = min(start + CHUNK, size)
             yield [*(f[start:stop] for f in flat), *(buffer[k, :stop - start] for k in range(scratch))]
+
+    def _scratch_buffer(self, dtype: np.dtype, size: int) -> np.ndarray:
+        """SCRATCH_ROWS rows of at least `size` elements of `dtype`; grows to at most CHUNK, once."""
+        buffer = self._scratch.get(dtype)
+        if buffer is None or buffer.shape[1] < size:
+            buffer = self._scratch[dtype] = np.empty((SCRATCH_ROWS, size), dtype)
+            # views into the old buffer stay valid; dropping them lets it be freed
+            self._scratch_views = {key: views for key, views in self._scratch_views.items()
+                                   if key[0] != dtype}
+        return buffer
 
     # --------------------------------------------------------------- state dict
     def state_dict(self) -> dict[str, Any]:
@@ -231,31 +264,54 @@ class Optimizer:
         """Restore a `state_dict()`: the run continues exactly as if it had never stopped.
 
         Hyperparameters and step counts come from the dict; a schedule given to this
-        optimizer as `lr` is kept (a plain function needs nothing restored).
+        optimizer as `lr` is kept (a plain function needs nothing restored). Everything
+        is checked before anything changes: a dict that does not fit leaves the
+        optimizer as it was.
         """
-        groups = state_dict["param_groups"]
-        if len(groups) != len(self.param_groups):
-            raise ValueError(f"state dict has {len(groups)} parameter groups, the optimizer has "
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(f"state dict has {len(saved_groups)} parameter groups, the optimizer has "
                              f"{len(self.param_groups)}")
-        params = []
-        for group, saved in zip(self.param_groups, groups, strict=True):
+        new_groups = []
+        owners = []  # (group number, parameter) for each position across groups
+        for number, (group, saved) in enumerate(zip(self.param_groups, saved_groups, strict=True)):
             if len(group["params"]) != len(saved["params"]):
-                raise ValueError(f"a saved group has {len(saved['params'])} parameters, the optimizer's has "
-                                 f"{len(group['params'])}")
-            params.extend(group["params"])
-        for index, (group, saved) in enumerate(zip(self.param_groups, groups, strict=True)):
+                raise ValueError(f"saved group {number} has {len(saved['params'])} parameters, "
+                                 f"the optimizer's has {len(group['params'])}")
+            new_group = dict(group)
             for key, value in saved.items():
                 if key == "params" or (callable(value) and callable(group.get(key))):
                     continue  # keep this optimizer's own schedule object
-                group[key] = value if callable(value) else copy.deepcopy(value)
-            self._batches[index] = None
-        self.state = {}
+                new_group[key] = value if callable(value) else copy.deepcopy(value)
+            self._validate(new_group)
+            new_groups.append(new_group)
+            owners.extend((number, p) for p in group["params"])
+        new_state = {}
         for i, saved_state in state_dict["state"].items():
-            p = params[i]
-            if np.shape(p.data) != np.shape(next(iter(saved_state.values()), p.data)):
-                raise ValueError(f"saved state of parameter {i} does not match its shape {np.shape(p.data)}")
-            self.state[p] = {name: np.array(value, dtype=np.result_type(p.data)) if type(p.data) is not float
-                             else np.array(value, dtype=np.float64) for name, value in saved_state.items()}
+            if not isinstance(i, (int, np.integer)) or not 0 <= i < len(owners):
+                raise ValueError(f"saved state names parameter {i!r}, but the optimizer has parameters "
+                                 f"0 .. {len(owners) - 1}")
+            number, p = owners[i]
+            new_state[p] = self._loaded_state(i, p, saved_state, new_groups[number])
+        for group, new_group in zip(self.param_groups, new_groups, strict=True):
+            group.update(new_group)
+        self._batches = [None] * len(self.param_groups)
+        self.state = new_state
+
+    def _loaded_state(self, i: int, p: Value, saved_state: dict[str, Any],
+                      group: dict[str, Any]) -> dict[str, np.ndarray]:
+        """Parameter `i`'s saved buffers as arrays of its dtype, after checking their names and shapes."""
+        dtype = np.float64 if type(p.data) is float else p.data.dtype
+        expected = {name: buffer.shape for name, buffer in
+                    self._init_state(np.zeros(np.shape(p.data), dtype), group).items()}
+        if set(saved_state) != set(expected):
+            raise ValueError(f"saved state of parameter {i} (shape {np.shape(p.data)}) has buffers "
+                             f"{sorted(saved_state)}, expected {sorted(expected)}")
+        for name, value in saved_state.items():
+            if np.shape(value) != expected[name]:
+                raise ValueError(f"saved state {name!r} of parameter {i} has shape {np.shape(value)}, "
+                                 f"expected {expected[name]} (the parameter's shape is {np.shape(p.data)})")
+        return {name: np.array(value, dtype=dtype) for name, value in saved_state.items()}
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
