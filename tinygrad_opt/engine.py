@@ -63,7 +63,7 @@ class Value:
         self.data = data if type(data) is float else _as_data(data)
         self.grad = _zeros(self.data)
         self.label = label
-        self._prev = tuple(_children)
+        self._prev = _children if type(_children) is tuple else tuple(_children)
         self._op = _op
         self._backward: Callable[[Value, Any], None] | None = None
         self._ctx: Any = None
@@ -336,15 +336,15 @@ class Value:
     # --------------------------------------------------------------- inspection
     @property
     def shape(self) -> tuple[int, ...]:
-        return np.shape(self.data)
+        return () if type(self.data) is float else self.data.shape
 
     @property
     def ndim(self) -> int:
-        return np.ndim(self.data)
+        return 0 if type(self.data) is float else self.data.ndim
 
     @property
     def size(self) -> int:
-        return int(np.size(self.data))
+        return 1 if type(self.data) is float else self.data.size
 
     @property
     def dtype(self) -> np.dtype:
