@@ -31,7 +31,7 @@ from tinygrad_opt.engine import Value
 Schedule = Callable[[int], float]
 CHUNK = 1 << 18  # elements per piece (1 MiB of float32): the fastest of 2^13 .. 2^24 on the benchmark
 SCRATCH_ROWS = 3  # most temporaries any update needs at once
-ScalarBatch = tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]  # a group's scalars: theta, grad, state
+_ScalarBatch = tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]  # a group's scalars: theta, grad, state
 
 
 def check_number(name: str, value: Any, low: float = 0.0, high: float | None = None,
@@ -76,7 +76,7 @@ class Optimizer:
         self.defaults = defaults
         self.param_groups: list[dict[str, Any]] = []
         self.state: dict[Value, dict[str, Any]] = {}
-        self._batches: list[ScalarBatch | None] = []  # each group's scalars as arrays
+        self._batches: list[_ScalarBatch | None] = []  # each group's scalars as arrays
         self._scratch: dict[np.dtype, np.ndarray] = {}
         self._scratch_views: dict[tuple[np.dtype, tuple[int, ...]], list[np.ndarray]] = {}
         params = list(params)
@@ -192,7 +192,7 @@ class Optimizer:
             state = self.state[p] = self._init_state(theta, group)
         return state
 
-    def _scalar_batch(self, index: int, scalars: list[Value]) -> ScalarBatch:
+    def _scalar_batch(self, index: int, scalars: list[Value]) -> _ScalarBatch:
         """Arrays for group `index`'s scalars: (theta, grad, state); `self.state[p]` holds 0-d views."""
         batch = self._batches[index]
         if batch is None:
