@@ -3,12 +3,12 @@
 
 A Value holds either a Python float (a *scalar*, as in micrograd) or a NumPy array
 (a *tensor*); one definition of each operation serves both. Every operation is a
-forward method followed by its local backward rule, `_<op>_backward(out, grad)`,
-which reads the inputs from `out._prev` and adds (`+=`) each input's share of
+forward method followed right away by its local backward rule, `_<op>_backward(out,
+grad)`, which reads the inputs from `out._prev` and adds (`+=`) each input's share of
 `grad` into its `.grad`.
 
-The backward rules are plain functions that receive the output node, rather than
-closures created per operation. That keeps each node to two small objects, and a
+The backward rules are plain functions (static methods) that receive the output node,
+rather than closures created per operation. That keeps each node to two small objects, and a
 graph has no reference cycles: it is freed by reference counting the moment its
 output is dropped. (micrograd's closures capture their own output, which leaves
 every graph to the cyclic garbage collector.) `backward()` is iterative, so a chain
@@ -104,7 +104,13 @@ class Value:
             out = self.data + other.data
         except ValueError:
             raise _shape_error("+", self, other) from None
-        return Value._result(out, (self, other), "+", _add_backward)
+        return Value._result(out, (self, other), "+", Value._add_backward)
+
+    @staticmethod
+    def _add_backward(out: Value, grad: Any) -> None:  # d(a+b)/da = 1, d(a+b)/db = 1
+        a, b = out._prev
+        a._accumulate(grad)
+        b._accumulate(grad)
 
     def __sub__(self, other: Any) -> Value:
         other = other if type(other) is Value else _lift(other)
@@ -112,7 +118,13 @@ class Value:
             out = self.data - other.data
         except ValueError:
             raise _shape_error("-", self, other) from None
-        return Value._result(out, (self, other), "-", _sub_backward)
+        return Value._result(out, (self, other), "-", Value._sub_backward)
+
+    @staticmethod
+    def _sub_backward(out: Value, grad: Any) -> None:  # d(a-b)/da = 1, d(a-b)/db = -1
+        a, b = out._prev
+        a._accumulate(grad)
+        b._accumulate(-grad)
 
     def __mul__(self, other: Any) -> Value:
         other = other if type(other) is Value else _lift(other)
@@ -120,7 +132,13 @@ class Value:
             out = self.data * other.data
         except ValueError:
             raise _shape_error("*", self, other) from None
-        return Value._result(out, (self, other), "*", _mul_backward)
+        return Value._result(out, (self, other), "*", Value._mul_backward)
+
+    @staticmethod
+    def _mul_backward(out: Value, grad: Any) -> None:  # d(ab)/da = b, d(ab)/db = a
+        a, b = out._prev
+        a._accumulate(grad * b.data)
+        b._accumulate(grad * a.data)
 
     def __truediv__(self, other: Any) -> Value:
         other = other if type(other) is Value else _lift(other)
@@ -128,17 +146,34 @@ class Value:
             out = _divide(self.data, other.data)
         except ValueError:
             raise _shape_error("/", self, other) from None
-        return Value._result(out, (self, other), "/", _div_backward)
+        return Value._result(out, (self, other), "/", Value._div_backward)
+
+    @staticmethod
+    def _div_backward(out: Value, grad: Any) -> None:  # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2
+        a, b = out._prev
+        a._accumulate(_divide(grad, b.data))
+        b._accumulate(-_divide(grad * out.data, b.data))
 
     def __pow__(self, exponent: float) -> Value:
         if not isinstance(exponent, (int, float, np.integer, np.floating)) or isinstance(exponent, bool):
             raise TypeError(f"** takes a number exponent, got {type(exponent).__name__}")
         if not float(exponent).is_integer():
             _check_domain(self.data, f"** {exponent}", ">= 0 (a fractional power of a negative number)")
-        return Value._result(_power(self.data, exponent), (self,), f"**{exponent}", _pow_backward, exponent)
+        out = _power(self.data, exponent)
+        return Value._result(out, (self,), f"**{exponent}", Value._pow_backward, exponent)
+
+    @staticmethod
+    def _pow_backward(out: Value, grad: Any) -> None:  # d(x^p)/dx = p x^(p-1)
+        (x,) = out._prev
+        p = out._ctx
+        x._accumulate(grad * p * _power(x.data, p - 1))
 
     def __neg__(self) -> Value:
-        return Value._result(-self.data, (self,), "neg", _neg_backward)
+        return Value._result(-self.data, (self,), "neg", Value._neg_backward)
+
+    @staticmethod
+    def _neg_backward(out: Value, grad: Any) -> None:  # d(-x)/dx = -1
+        out._prev[0]._accumulate(-grad)
 
     def __radd__(self, other: Any) -> Value:  # other + self
         return self + other
@@ -156,18 +191,34 @@ class Value:
     def relu(self) -> Value:
         x = self.data
         out = (x if x > 0 else 0.0) if type(x) is float else np.maximum(x, 0)
-        return Value._result(out, (self,), "ReLU", _relu_backward)
+        return Value._result(out, (self,), "ReLU", Value._relu_backward)
+
+    @staticmethod
+    def _relu_backward(out: Value, grad: Any) -> None:  # 1 where x > 0, else 0
+        out._prev[0]._accumulate(grad * (out.data > 0))
 
     def tanh(self) -> Value:
         x = self.data
         out = math.tanh(x) if type(x) is float else np.tanh(x)
-        return Value._result(out, (self,), "tanh", _tanh_backward)
+        return Value._result(out, (self,), "tanh", Value._tanh_backward)
+
+    @staticmethod
+    def _tanh_backward(out: Value, grad: Any) -> None:  # d tanh(x)/dx = 1 - tanh(x)^2
+        out._prev[0]._accumulate(grad * (1 - out.data * out.data))
 
     def sigmoid(self) -> Value:
-        return Value._result(_sigmoid(self.data), (self,), "sigmoid", _sigmoid_backward)
+        return Value._result(_sigmoid(self.data), (self,), "sigmoid", Value._sigmoid_backward)
+
+    @staticmethod
+    def _sigmoid_backward(out: Value, grad: Any) -> None:  # d s(x)/dx = s(x) (1 - s(x))
+        out._prev[0]._accumulate(grad * out.data * (1 - out.data))
 
     def exp(self) -> Value:
-        return Value._result(_exp(self.data), (self,), "exp", _exp_backward)
+        return Value._result(_exp(self.data), (self,), "exp", Value._exp_backward)
+
+    @staticmethod
+    def _exp_backward(out: Value, grad: Any) -> None:  # d e^x/dx = e^x
+        out._prev[0]._accumulate(grad * out.data)
 
     def log(self) -> Value:
         x = self.data
@@ -177,26 +228,52 @@ class Value:
         else:
             with np.errstate(divide="ignore"):
                 out = np.log(x)
-        return Value._result(out, (self,), "log", _log_backward)
+        return Value._result(out, (self,), "log", Value._log_backward)
+
+    @staticmethod
+    def _log_backward(out: Value, grad: Any) -> None:  # d log(x)/dx = 1/x
+        (x,) = out._prev
+        x._accumulate(_divide(grad, x.data))
 
     def sqrt(self) -> Value:
         x = self.data
         _check_domain(x, "sqrt", ">= 0")
         out = math.sqrt(x) if type(x) is float else np.sqrt(x)
-        return Value._result(out, (self,), "sqrt", _sqrt_backward)
+        return Value._result(out, (self,), "sqrt", Value._sqrt_backward)
+
+    @staticmethod
+    def _sqrt_backward(out: Value, grad: Any) -> None:  # d sqrt(x)/dx = 1 / (2 sqrt(x))
+        out._prev[0]._accumulate(_divide(grad, 2 * out.data))
 
     def abs(self) -> Value:
-        return Value._result(abs(self.data), (self,), "abs", _abs_backward)
+        return Value._result(abs(self.data), (self,), "abs", Value._abs_backward)
+
+    @staticmethod
+    def _abs_backward(out: Value, grad: Any) -> None:  # d|x|/dx = sign(x), 0 at 0
+        x = out._prev[0].data
+        out._prev[0]._accumulate(grad * (float((x > 0) - (x < 0)) if type(x) is float else np.sign(x)))
+
+    __abs__ = abs
 
     def sin(self) -> Value:
         x = self.data
-        return Value._result(math.sin(x) if type(x) is float else np.sin(x), (self,), "sin", _sin_backward)
+        out = math.sin(x) if type(x) is float else np.sin(x)
+        return Value._result(out, (self,), "sin", Value._sin_backward)
+
+    @staticmethod
+    def _sin_backward(out: Value, grad: Any) -> None:  # d sin(x)/dx = cos(x)
+        x = out._prev[0].data
+        out._prev[0]._accumulate(grad * (math.cos(x) if type(x) is float else np.cos(x)))
 
     def cos(self) -> Value:
         x = self.data
-        return Value._result(math.cos(x) if type(x) is float else np.cos(x), (self,), "cos", _cos_backward)
+        out = math.cos(x) if type(x) is float else np.cos(x)
+        return Value._result(out, (self,), "cos", Value._cos_backward)
 
-    __abs__ = abs
+    @staticmethod
+    def _cos_backward(out: Value, grad: Any) -> None:  # d cos(x)/dx = -sin(x)
+        x = out._prev[0].data
+        out._prev[0]._accumulate(-grad * (math.sin(x) if type(x) is float else np.sin(x)))
 
     # ------------------------------------------------------------- linear algebra
     def __matmul__(self, other: Any) -> Value:
@@ -208,7 +285,20 @@ class Value:
             out = self.data @ other.data
         except ValueError:
             raise ValueError(f"@ cannot multiply shapes {self.shape} and {other.shape}") from None
-        return Value._result(out, (self, other), "@", _matmul_backward)
+        return Value._result(out, (self, other), "@", Value._matmul_backward)
+
+    @staticmethod
+    def _matmul_backward(out: Value, grad: Any) -> None:  # C = AB: dA = G B^T, dB = A^T G
+        a, b = out._prev
+        # A 1-D left operand acts as a row (1, n), a 1-D right operand as a column (n, 1).
+        left = a.data[None, :] if a.ndim == 1 else a.data
+        right = b.data[:, None] if b.ndim == 1 else b.data
+        g = np.expand_dims(grad, -1) if b.ndim == 1 else grad
+        g = np.expand_dims(g, -2) if a.ndim == 1 else g
+        grad_a = g @ np.swapaxes(right, -1, -2)
+        grad_b = np.swapaxes(left, -1, -2) @ g
+        a._accumulate(grad_a[..., 0, :] if a.ndim == 1 else grad_a)  # batch axes sum in _accumulate
+        b._accumulate(grad_b[..., 0] if b.ndim == 1 else grad_b)
 
     def __rmatmul__(self, other: Any) -> Value:  # other @ self
         return _lift(other) @ self
@@ -216,18 +306,37 @@ class Value:
     # ----------------------------------------------------------------- reductions
     def sum(self, axis: Axis = None, keepdims: bool = False) -> Value:
         out = np.sum(self.data, axis=axis, keepdims=keepdims)
-        return Value._result(out, (self,), "sum", _sum_backward, (axis, keepdims))
+        return Value._result(out, (self,), "sum", Value._sum_backward, (axis, keepdims))
+
+    @staticmethod
+    def _sum_backward(out: Value, grad: Any) -> None:  # every input element gets the gradient of its sum
+        x = out._prev[0]
+        x._accumulate(np.broadcast_to(_restore_axes(grad, *out._ctx), x.shape))
 
     def mean(self, axis: Axis = None, keepdims: bool = False) -> Value:
         out = np.mean(self.data, axis=axis, keepdims=keepdims)
-        return Value._result(out, (self,), "mean", _mean_backward, (axis, keepdims))
+        return Value._result(out, (self,), "mean", Value._mean_backward, (axis, keepdims))
+
+    @staticmethod
+    def _mean_backward(out: Value, grad: Any) -> None:  # ... divided by how many were averaged
+        x = out._prev[0]
+        count = x.size // max(np.size(out.data), 1)
+        x._accumulate(np.broadcast_to(_restore_axes(grad, *out._ctx) / count, x.shape))
 
     def max(self, axis: Axis = None, keepdims: bool = False) -> Value:
         """The largest element(s); where several tie, they share the gradient equally."""
         if self.size == 0:
             raise ValueError("max of an empty Value")
         out = np.max(self.data, axis=axis, keepdims=keepdims)
-        return Value._result(out, (self,), "max", _max_backward, (axis, keepdims))
+        return Value._result(out, (self,), "max", Value._max_backward, (axis, keepdims))
+
+    @staticmethod
+    def _max_backward(out: Value, grad: Any) -> None:  # only the winners, sharing ties equally
+        x = out._prev[0]
+        axis, keepdims = out._ctx
+        winners = x.data == _restore_axes(out.data, axis, keepdims)
+        share = winners / np.sum(winners, axis=axis, keepdims=True)
+        x._accumulate(share * _restore_axes(grad, axis, keepdims))
 
     # -------------------------------------------------------------------- shapes
     def reshape(self, *shape: int | tuple[int, ...]) -> Value:
@@ -237,11 +346,22 @@ class Value:
         except ValueError:
             message = f"cannot reshape a Value of shape {self.shape} into {tuple(new_shape)}"
             raise ValueError(message) from None
-        return Value._result(out, (self,), "reshape", _reshape_backward)
+        return Value._result(out, (self,), "reshape", Value._reshape_backward)
+
+    @staticmethod
+    def _reshape_backward(out: Value, grad: Any) -> None:
+        x = out._prev[0]
+        x._accumulate(np.reshape(grad, x.shape))
 
     def transpose(self, *axes: int | tuple[int, ...]) -> Value:
         order = (axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes) or None
-        return Value._result(np.transpose(self.data, order), (self,), "transpose", _transpose_backward, order)
+        out = np.transpose(self.data, order)
+        return Value._result(out, (self,), "transpose", Value._transpose_backward, order)
+
+    @staticmethod
+    def _transpose_backward(out: Value, grad: Any) -> None:  # transpose back
+        order = out._ctx
+        out._prev[0]._accumulate(np.transpose(grad, None if order is None else np.argsort(order)))
 
     @property
     def T(self) -> Value:  # NumPy's name  # noqa: N802
@@ -257,20 +377,37 @@ class Value:
             out = self.data[index]
         except IndexError as error:
             raise IndexError(f"{error} (indexing a Value of shape {self.shape})") from None
-        return Value._result(out, (self,), "getitem", _getitem_backward, index)
+        return Value._result(out, (self,), "getitem", Value._getitem_backward, index)
+
+    @staticmethod
+    def _getitem_backward(out: Value, grad: Any) -> None:  # scatter back; repeated indices add up
+        x = out._prev[0]
+        full = _zeros(x.data)
+        np.add.at(full, out._ctx, grad)
+        x._accumulate(full)
 
     # ------------------------------------------------------------------ softmax
     def softmax(self, axis: int = -1) -> Value:
         """exp(x) / sum(exp(x)), computed on x - max(x) so no logit overflows."""
         shifted = np.exp(self.data - np.max(self.data, axis=axis, keepdims=True))
         out = shifted / np.sum(shifted, axis=axis, keepdims=True)
-        return Value._result(out, (self,), "softmax", _softmax_backward, axis)
+        return Value._result(out, (self,), "softmax", Value._softmax_backward, axis)
+
+    @staticmethod
+    def _softmax_backward(out: Value, grad: Any) -> None:  # s * (g - sum(g * s))
+        s, axis = out.data, out._ctx
+        out._prev[0]._accumulate(s * (grad - np.sum(grad * s, axis=axis, keepdims=True)))
 
     def log_softmax(self, axis: int = -1) -> Value:
         """x - log(sum(exp(x))), computed as (x - max) - log(sum(exp(x - max))): finite for any logits."""
         shifted = self.data - np.max(self.data, axis=axis, keepdims=True)
         out = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
-        return Value._result(out, (self,), "log_softmax", _log_softmax_backward, axis)
+        return Value._result(out, (self,), "log_softmax", Value._log_softmax_backward, axis)
+
+    @staticmethod
+    def _log_softmax_backward(out: Value, grad: Any) -> None:  # g - softmax * sum(g)
+        axis = out._ctx
+        out._prev[0]._accumulate(grad - np.exp(out.data) * np.sum(grad, axis=axis, keepdims=True))
 
     # ---------------------------------------------------------------- backward
     def backward(self, grad: Any = None) -> None:
@@ -364,144 +501,6 @@ class Value:
             grad = np.array2string(np.asarray(self.grad), separator=", ").replace("\n", "")
             return f"Value(data={data}, grad={grad}{label})"
         return f"Value(shape={self.data.shape}, dtype={self.data.dtype}{label})"
-
-
-# --------------------------------------------------------------------------------------
-# Local backward rules, in the order of the operations above. Each receives the output
-# node and the gradient of the loss with respect to it (`grad`), and adds the chain
-# rule's share into each input.
-
-def _add_backward(out: Value, grad: Any) -> None:  # d(a+b)/da = 1, d(a+b)/db = 1
-    a, b = out._prev
-    a._accumulate(grad)
-    b._accumulate(grad)
-
-
-def _sub_backward(out: Value, grad: Any) -> None:  # d(a-b)/da = 1, d(a-b)/db = -1
-    a, b = out._prev
-    a._accumulate(grad)
-    b._accumulate(-grad)
-
-
-def _mul_backward(out: Value, grad: Any) -> None:  # d(ab)/da = b, d(ab)/db = a
-    a, b = out._prev
-    a._accumulate(grad * b.data)
-    b._accumulate(grad * a.data)
-
-
-def _div_backward(out: Value, grad: Any) -> None:  # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2
-    a, b = out._prev
-    a._accumulate(_divide(grad, b.data))
-    b._accumulate(-_divide(grad * out.data, b.data))
-
-
-def _pow_backward(out: Value, grad: Any) -> None:  # d(x^p)/dx = p x^(p-1)
-    (x,) = out._prev
-    p = out._ctx
-    x._accumulate(grad * p * _power(x.data, p - 1))
-
-
-def _neg_backward(out: Value, grad: Any) -> None:  # d(-x)/dx = -1
-    out._prev[0]._accumulate(-grad)
-
-
-def _relu_backward(out: Value, grad: Any) -> None:  # 1 where x > 0, else 0
-    out._prev[0]._accumulate(grad * (out.data > 0))
-
-
-def _tanh_backward(out: Value, grad: Any) -> None:  # d tanh(x)/dx = 1 - tanh(x)^2
-    out._prev[0]._accumulate(grad * (1 - out.data * out.data))
-
-
-def _sigmoid_backward(out: Value, grad: Any) -> None:  # d s(x)/dx = s(x) (1 - s(x))
-    out._prev[0]._accumulate(grad * out.data * (1 - out.data))
-
-
-def _exp_backward(out: Value, grad: Any) -> None:  # d e^x/dx = e^x
-    out._prev[0]._accumulate(grad * out.data)
-
-
-def _log_backward(out: Value, grad: Any) -> None:  # d log(x)/dx = 1/x
-    (x,) = out._prev
-    x._accumulate(_divide(grad, x.data))
-
-
-def _sqrt_backward(out: Value, grad: Any) -> None:  # d sqrt(x)/dx = 1 / (2 sqrt(x))
-    out._prev[0]._accumulate(_divide(grad, 2 * out.data))
-
-
-def _abs_backward(out: Value, grad: Any) -> None:  # d|x|/dx = sign(x), 0 at 0
-    x = out._prev[0].data
-    out._prev[0]._accumulate(grad * (float((x > 0) - (x < 0)) if type(x) is float else np.sign(x)))
-
-
-def _sin_backward(out: Value, grad: Any) -> None:  # d sin(x)/dx = cos(x)
-    x = out._prev[0].data
-    out._prev[0]._accumulate(grad * (math.cos(x) if type(x) is float else np.cos(x)))
-
-
-def _cos_backward(out: Value, grad: Any) -> None:  # d cos(x)/dx = -sin(x)
-    x = out._prev[0].data
-    out._prev[0]._accumulate(-grad * (math.sin(x) if type(x) is float else np.sin(x)))
-
-
-def _matmul_backward(out: Value, grad: Any) -> None:  # C = AB: dA = G B^T, dB = A^T G
-    a, b = out._prev
-    # A 1-D left operand acts as a row (1, n), a 1-D right operand as a column (n, 1).
-    left = a.data[None, :] if a.ndim == 1 else a.data
-    right = b.data[:, None] if b.ndim == 1 else b.data
-    g = np.expand_dims(grad, -1) if b.ndim == 1 else grad
-    g = np.expand_dims(g, -2) if a.ndim == 1 else g
-    grad_a = g @ np.swapaxes(right, -1, -2)
-    grad_b = np.swapaxes(left, -1, -2) @ g
-    a._accumulate(grad_a[..., 0, :] if a.ndim == 1 else grad_a)  # batch axes sum in _accumulate
-    b._accumulate(grad_b[..., 0] if b.ndim == 1 else grad_b)
-
-
-def _sum_backward(out: Value, grad: Any) -> None:  # every input element gets the gradient of its sum
-    x = out._prev[0]
-    x._accumulate(np.broadcast_to(_restore_axes(grad, *out._ctx), x.shape))
-
-
-def _mean_backward(out: Value, grad: Any) -> None:  # ... divided by how many were averaged
-    x = out._prev[0]
-    count = x.size // max(np.size(out.data), 1)
-    x._accumulate(np.broadcast_to(_restore_axes(grad, *out._ctx) / count, x.shape))
-
-
-def _max_backward(out: Value, grad: Any) -> None:  # only the winners, sharing ties equally
-    x = out._prev[0]
-    axis, keepdims = out._ctx
-    winners = x.data == _restore_axes(out.data, axis, keepdims)
-    share = winners / np.sum(winners, axis=axis, keepdims=True)
-    x._accumulate(share * _restore_axes(grad, axis, keepdims))
-
-
-def _reshape_backward(out: Value, grad: Any) -> None:
-    x = out._prev[0]
-    x._accumulate(np.reshape(grad, x.shape))
-
-
-def _transpose_backward(out: Value, grad: Any) -> None:  # transpose back
-    order = out._ctx
-    out._prev[0]._accumulate(np.transpose(grad, None if order is None else np.argsort(order)))
-
-
-def _getitem_backward(out: Value, grad: Any) -> None:  # scatter back; repeated indices add up
-    x = out._prev[0]
-    full = _zeros(x.data)
-    np.add.at(full, out._ctx, grad)
-    x._accumulate(full)
-
-
-def _softmax_backward(out: Value, grad: Any) -> None:  # s * (g - sum(g * s))
-    s, axis = out.data, out._ctx
-    out._prev[0]._accumulate(s * (grad - np.sum(grad * s, axis=axis, keepdims=True)))
-
-
-def _log_softmax_backward(out: Value, grad: Any) -> None:  # g - softmax * sum(g)
-    axis = out._ctx
-    out._prev[0]._accumulate(grad - np.exp(out.data) * np.sum(grad, axis=axis, keepdims=True))
 
 
 # --------------------------------------------------------------- joining Values
