@@ -30,8 +30,9 @@ from tinygrad_opt.viz import plot_losses  # noqa: E402
 DATA = "spirals"  # "spirals" (3 arms, 300 points) or "moons" (2 classes, 200 points); --data
 SEED = 0  # seeds the data and the network's initialisation (the same start for every optimizer)
 HIDDEN = [32, 32]  # hidden layer sizes of the ReLU MLP; the output layer has one unit per class
-STEPS = 300  # the budget: gradient evaluations (full-batch forward + backward) per run
+STEPS = 200  # the budget: gradient evaluations (full-batch forward + backward) per run
 LEARNING_RATES = np.logspace(-4, 0.5, 10)  # the sweep: 1e-4, 3.2e-4, ..., 3.2 (half decades)
+DIVERGED = 10  # a run that ends above 10 times its starting loss counts as diverged
 TARGET_ACCURACY = 0.95  # "steps to 95 %": the first step whose training accuracy reaches this
 QUICK_STEPS = 30  # with --quick
 QUICK_LEARNING_RATES = np.logspace(-3, 0, 4)  # with --quick: 1e-3, 1e-2, 0.1, 1
@@ -98,8 +99,10 @@ def steps_to(accuracies: list, target: float) -> int | None:
 
 
 def final_loss(losses: list, steps: int) -> float:
-    """The last loss of a run that used its whole budget; nan if it diverged."""
-    return losses[-1] if len(losses) == steps and math.isfinite(losses[-1]) else math.nan
+    """The last loss of a run; nan if it diverged: stopped being finite, or ended above
+    DIVERGED times its starting loss."""
+    diverged = len(losses) < steps or not losses[-1] <= DIVERGED * losses[0]  # `not <=` catches nan
+    return math.nan if diverged else losses[-1]
 
 
 def plot_sweep(sweep: dict, learning_rates: np.ndarray, initial_loss: float, path: Path) -> None:
@@ -118,6 +121,9 @@ def plot_sweep(sweep: dict, learning_rates: np.ndarray, initial_loss: float, pat
         diverged = ~np.isfinite(finals)
         ax.plot(learning_rates[diverged], np.full(diverged.sum(), initial_loss * 3), "x", color="red")
         ax.axhline(initial_loss, color="gray", linewidth=0.8, linestyle=":")  # the loss at the start
+        if not diverged.all():
+            best = int(np.nanargmin(finals))
+            ax.plot(learning_rates[best], finals[best], "*", color="green", markersize=9)
         ax.set_title(name, fontsize=10)
         ax.set_xscale("log")
         ax.set_yscale("log")
@@ -125,8 +131,8 @@ def plot_sweep(sweep: dict, learning_rates: np.ndarray, initial_loss: float, pat
     for ax in axes[len(sweep):]:
         ax.set_visible(False)
     fig.supxlabel("learning rate")
-    fig.supylabel("final loss (x: diverged; dotted: start)")
-    fig.savefig(path)
+    fig.supylabel("final loss (star: best; x: diverged; dotted: the start)")
+    fig.savefig(path, dpi=80)
 
 
 def main() -> None:
@@ -157,7 +163,8 @@ def main() -> None:
         print(f"  swept {name:<13} ({time.perf_counter() - start:5.1f} s)")
     initial_loss = runs["SGD", learning_rates[0]][0][0]
 
-    print(f"\nlearning-rate sweep: final loss after {steps} steps ('-' diverged)")
+    print(f"\nlearning-rate sweep: final loss after {steps} steps ('-': diverged, not finite or above "
+          f"{DIVERGED}x the start)")
     print(f"{'optimizer':<13}" + "".join(f"{lr:>9.2g}" for lr in learning_rates))
     for name, finals in sweep.items():
         print(f"{name:<13}" + "".join(f"{'-' if math.isnan(f) else f'{f:.3g}':>9}" for f in finals))
@@ -178,16 +185,22 @@ def main() -> None:
               f"{losses[-1]:>12.4g}{accuracies[-1]:>10.1%}")
 
     # 3. pictures
+    import matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(9, 6), layout="constrained")
     FigureCanvasAgg(fig)
-    plot_losses(curves, log_scale=True, ax=fig.add_subplot())
-    fig.axes[0].set_title(f"{args.data}: each optimizer at its best learning rate")
-    fig.axes[0].legend(fontsize=7, ncols=2)
+    ax = fig.add_subplot()
+    plot_losses(curves, log_scale=True, ax=ax)
+    palette = matplotlib.colormaps["tab20"]
+    for i, line in enumerate(ax.get_lines()):  # 13 curves: more than the default 10 colours
+        line.set_color(palette(i))
+        line.set_linestyle("-" if i % 2 == 0 else "--")
+    ax.set_title(f"{args.data}: each optimizer at its best learning rate")
+    ax.legend(fontsize=7, ncols=2)
     curves_path = out / "optimizers_losses.png"
-    fig.savefig(curves_path)
+    fig.savefig(curves_path, dpi=80)
     sweep_path = out / "optimizers_lr_sweep.png"
     plot_sweep(sweep, learning_rates, initial_loss, sweep_path)
     print(f"\nwrote {curves_path} (loss curves) and {sweep_path} (learning-rate sweep)")
