@@ -4,8 +4,9 @@ Each optimizer is first swept over a log grid of learning rates (the final loss 
 learning rate: the U-shaped curve that shows how sensitive it is), then compared at its own
 best learning rate of the grid: loss curves, steps to 95 % training accuracy, final loss.
 Training is full batch, so every step costs one forward and one backward pass for every
-optimizer. L-BFGS takes a closure and may evaluate it several times in one iteration (its
-line search): its budget is counted in evaluations, the same unit as the others' steps.
+optimizer. L-BFGS, a full-batch method, fits this setting: it takes a closure and may evaluate
+it several times in one iteration (its line search), so its budget is counted in evaluations
+(the loss at each one, trial points included), the same unit as the others' steps.
 
     python demos/optimizers_compared.py                 # the full comparison, pictures in out/
     python demos/optimizers_compared.py --quick         # a tiny budget, for the tests
@@ -53,7 +54,7 @@ OPTIMIZERS = {
     "Lion": lambda params, lr: optim.Lion(params, lr=lr),
     "LAMB": lambda params, lr: optim.LAMB(params, lr=lr),
     "Muon": lambda params, lr: optim.Muon(params, lr=lr, adamw_lr=lr),
-    "L-BFGS": lambda params, lr: optim.LBFGS(params, lr=lr, max_iter=1, line_search_fn="strong_wolfe"),
+    "L-BFGS": lambda params, lr: optim.LBFGS(params, lr=lr, max_iter=10**6, line_search_fn="strong_wolfe"),
 }
 
 
@@ -64,33 +65,30 @@ def load_data(name: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def train(make_optimizer, lr: float, X: np.ndarray, y: np.ndarray, steps: int) -> tuple[list, list]:
-    """Train a fresh MLP (the same initial weights every time); return losses and accuracies, one a step.
-
-    A run that stops being finite stops there: its last loss is nan.
+    """Train a fresh MLP (the same initial weights every time); return the loss and the accuracy
+    at every gradient evaluation, `steps` of them. A run that stops being finite stops there.
     """
     model = nn.MLP(X.shape[1], [*HIDDEN, int(y.max()) + 1], seed=SEED)
     opt = make_optimizer(model.parameters(), lr)
     losses, accuracies = [], []
 
     def closure():
-        # 1. forward on the whole batch; 2. loss; 3. backward. Returns the loss (a Value).
+        # forward on the whole batch, loss, backward; record the loss and accuracy at this point
         scores = model(X)
         loss = nn.cross_entropy(scores, y)
         opt.zero_grad()
         loss.backward()
-        closure.accuracy = float(np.mean(scores.data.argmax(axis=1) == y))
+        losses.append(loss.item())
+        accuracies.append(float(np.mean(scores.data.argmax(axis=1) == y)))
         return loss
 
     with np.errstate(all="ignore"):  # a diverging run overflows: that is what we measure
-        while len(losses) < steps:
-            evaluations_before = opt.memory["func_evals"] if isinstance(opt, optim.LBFGS) else 0
-            loss = opt.step(closure).item()  # the loss and accuracy before this update
-            # L-BFGS: repeat the accepted point's loss for every evaluation its iteration used
-            used = opt.memory["func_evals"] - evaluations_before if isinstance(opt, optim.LBFGS) else 1
-            losses += [loss] * used
-            accuracies += [closure.accuracy] * used
-            if not math.isfinite(loss):
-                break
+        while len(losses) < steps and all(map(math.isfinite, losses[-1:])):
+            if isinstance(opt, optim.LBFGS):
+                # one call runs iterations until the evaluations left are used up (or it converges);
+                # every evaluation is recorded, its line search's trial points included
+                opt.param_groups[0]["max_eval"] = steps - len(losses)
+            opt.step(closure)  # the others: one evaluation, one update
     return losses[:steps], accuracies[:steps]
 
 
