@@ -34,6 +34,7 @@ HIDDEN = [32, 32]  # hidden layer sizes of the ReLU MLP; the output layer has on
 STEPS = 200  # the budget: gradient evaluations (full-batch forward + backward) per run
 LEARNING_RATES = np.logspace(-4, 0.5, 10)  # the sweep: 1e-4, 3.2e-4, ..., 3.2 (half decades)
 DIVERGED = 10  # a run that ends above 10 times its starting loss counts as diverged
+GOOD = 2  # how sensitive: the learning rates of the grid whose final loss is within 2x of the best
 TARGET_ACCURACY = 0.95  # "steps to 95 %": the first step whose training accuracy reaches this
 QUICK_STEPS = 30  # with --quick
 QUICK_LEARNING_RATES = np.logspace(-3, 0, 4)  # with --quick: 1e-3, 1e-2, 0.1, 1
@@ -169,7 +170,8 @@ def main() -> None:
 
     # 2. each optimizer at its best learning rate of the grid
     print(f"\neach at its best learning rate: steps to {TARGET_ACCURACY:.0%} training accuracy, final loss")
-    print(f"{'optimizer':<13}{'best lr':>9}{'steps to 95%':>14}{'final loss':>12}{'accuracy':>10}")
+    print(f"{'optimizer':<13}{'best lr':>9}{'steps to 95%':>14}{'final loss':>12}{'accuracy':>10}"
+          f"  learning rates within {GOOD}x of its best final loss")
     curves = {}
     for name, finals in sweep.items():
         if np.all(np.isnan(finals)):
@@ -179,8 +181,10 @@ def main() -> None:
         losses, accuracies = runs[name, best_lr]
         reached = steps_to(accuracies, TARGET_ACCURACY)
         curves[f"{name} (lr {best_lr:.2g})"] = losses
+        good = learning_rates[np.array(finals) <= GOOD * np.nanmin(finals)]  # nan compares False
         print(f"{name:<13}{best_lr:>9.2g}{'never' if reached is None else reached:>14}"
-              f"{losses[-1]:>12.4g}{accuracies[-1]:>10.1%}")
+              f"{losses[-1]:>12.4g}{accuracies[-1]:>10.1%}  {len(good)} of {len(learning_rates)}: "
+              f"{good.min():.2g} .. {good.max():.2g}")
 
     # 3. pictures
     import matplotlib
