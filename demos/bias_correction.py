@@ -13,6 +13,11 @@ frozen, 10x too small"; that looks at m alone and holds only when beta2 <= 1 - (
 2. the first step for several beta2, against the closed form;
 3. the first steps of an MLP on two moons, with and without the correction.
 
+What we measured: the uncorrected steps start at 3.16 lr and grow to 6.57 lr at step 12 before
+settling to lr over a few thousand steps. On the MLP that is not always harmful: at lr 0.01
+(small for this problem) the larger steps even train faster, while at lr 0.1 the uncorrected
+run's loss jumps from 0.70 to 1.92 in its first steps, and the corrected run's never rises.
+
     python demos/bias_correction.py              # pictures in out/
     python demos/bias_correction.py --quick      # fewer steps, for the tests
     python demos/bias_correction.py --out DIR    # pictures in DIR
