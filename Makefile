@@ -70,6 +70,7 @@ bench: $(VENV)/.installed
 pictures: $(VENV)/.installed dot
 	$(PY) -m tinygrad_opt demo --no-page --out docs/img
 	rm -f docs/img/losses_moons.png docs/img/boundaries_moons.png
+	$(PY) demos/warmup.py --out docs/img
 	$(PY) -m tinygrad_opt race --landscape himmelblau --lr SGD=0.01 Momentum=0.004 RMSProp=0.05 Adam=0.1 \
 	  --out docs/img/race_himmelblau.png
 

@@ -10,7 +10,7 @@ accuracy printed at the end is measured on those images only. The network is a b
 (64 -> 64 -> 10, ReLU) trained on mini-batches with cross-entropy and AdamW. At the end a few
 of the test images it got wrong are drawn in ASCII, with what it answered.
 
-    python demos/digits.py                # the full run (about 10 s)
+    python demos/digits.py                # the full run (a few seconds)
     python demos/digits.py --quick        # a few epochs, for the tests
 """
 

@@ -1,5 +1,7 @@
 """Every code block in README.md and docs/ runs, and its shown output is compared.
 
+Code blocks are fenced; an indented one would escape these tests, so it is an error.
+
 - ```python blocks with `>>>` prompts run as doctests; blocks without prompts are executed.
   The blocks of one page share their names, as in a notebook.
 - ```console blocks: each `$ command` runs in a shell (`tinygrad-opt` and `python` mean this
@@ -88,6 +90,23 @@ def console_commands(code: str) -> list[tuple[str, str]]:
         elif commands:
             commands[-1] = (commands[-1][0], commands[-1][1] + line)
     return commands
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_code_block_hides_from_the_tests(page):
+    """An indented code block (four spaces after a blank line, not in a list) would not be run."""
+    hidden, fenced, previous, last_text = [], False, "", ""
+    for number, line in enumerate(page.read_text().splitlines(), 1):
+        if line.startswith("```"):
+            fenced = not fenced
+        elif not fenced and line.startswith("    ") and line.strip() and not previous.strip():
+            in_list = re.match(r"\s*([-*+]|\d+\.)\s", last_text) or last_text.startswith("  ")
+            if not in_list:
+                hidden.append(f"{page.name}:{number}: {line.strip()}")
+        if line.strip():
+            last_text = line
+        previous = line
+    assert not hidden, "indented code blocks are not run; fence them:\n" + "\n".join(hidden)
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))

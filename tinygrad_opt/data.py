@@ -192,7 +192,7 @@ def load_digits() -> tuple[np.ndarray, np.ndarray]:
     return images.reshape(len(images), 64).astype(np.float64), labels.astype(np.int64)
 
 
-# ---------------------------------------------------------------------- helpers
+# ----------------------------------------------------------- internal functions
 def _rng(seed: Seed) -> np.random.Generator:
     if seed is not None and not isinstance(seed, (int, np.integer, np.random.Generator)):
         raise TypeError(f"seed must be an int, a numpy.random.Generator or None, got {type(seed).__name__}")

@@ -541,7 +541,7 @@ def _concatenate_backward(out: Value, grad: Any) -> None:
         v._accumulate(piece)
 
 
-# ---------------------------------------------------------------------- helpers
+# ----------------------------------------------------------- internal functions
 def _as_data(data: Any) -> float | np.ndarray:
     """A Python number becomes a float (a scalar); anything array-like becomes a float array."""
     if isinstance(data, np.floating) and type(data) is not np.float64:

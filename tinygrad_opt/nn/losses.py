@@ -164,7 +164,7 @@ def softmax(x: Any, temperature: float = 1.0, axis: int = -1) -> Value:
     return (x / temperature).softmax(axis=axis) if temperature != 1 else x.softmax(axis=axis)
 
 
-# ---------------------------------------------------------------------- helpers
+# ----------------------------------------------------------- internal functions
 def _lift(x: Any) -> Value:
     """A Value as is; a list of Values (a micrograd model's outputs) stacked; numbers wrapped."""
     if isinstance(x, Value):

@@ -302,7 +302,7 @@ def _as_path(name: str, trajectory: Trajectory) -> tuple[np.ndarray, np.ndarray,
     return np.where(finite[:, None], points, np.nan), losses, bool(trajectory.diverged)
 
 
-# -------------------------------------------------------------------------- helpers
+# ----------------------------------------------------------- internal functions
 def _as_vector(values: Any, what: str) -> np.ndarray:
     if isinstance(values, (list, tuple)):
         values = [v.item() if isinstance(v, Value) else v for v in values]  # losses kept as Values
