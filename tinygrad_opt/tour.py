@@ -36,6 +36,8 @@ OPTIMIZERS: dict[str, Callable[[list[Value]], optim.Optimizer]] = {
     "Lion": lambda p: optim.Lion(p, lr=0.003),
     "LAMB": lambda p: optim.LAMB(p, lr=0.01),
     "Muon": lambda p: optim.Muon(p, lr=0.02),
+    # One L-BFGS iteration a step (its line search may evaluate the loss a few more times).
+    "L-BFGS": lambda p: optim.LBFGS(p, lr=1.0, max_iter=1, line_search_fn="strong_wolfe"),
 }
 
 
@@ -55,20 +57,28 @@ class Run:
 def train(
     X: np.ndarray, y: np.ndarray, n_classes: int, make_optimizer: Callable, steps: int, seed: int = 0  # noqa: N803
 ) -> Run:
-    """Full-batch training of MLP(2, [32, 32, n_classes]) with cross-entropy."""
+    """Full-batch training of MLP(2, [32, 32, n_classes]) with cross-entropy.
+
+    Every optimizer gets the loss as a closure, as PyTorch's `step(closure)` does: the
+    first-order ones call it once a step, L-BFGS as often as its line search needs.
+    """
     started = time.perf_counter()
     model = nn.MLP(2, [32, 32, n_classes], seed=seed)
     optimizer = make_optimizer(model.parameters())
     inputs = Value(X)
     losses, accuracies = [], []
-    for _ in range(steps):
+
+    def closure() -> Value:
         logits = model(inputs)
         loss = nn.cross_entropy(logits, y)
         optimizer.zero_grad()
         loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-        accuracies.append(float(np.mean(np.argmax(logits.data, axis=1) == y)))
+        if len(accuracies) < len(losses) + 1:  # the step's first evaluation: where it starts
+            accuracies.append(float(np.mean(np.argmax(logits.data, axis=1) == y)))
+        return loss
+
+    for _ in range(steps):
+        losses.append(float(optimizer.step(closure).item()))
     return Run(losses, accuracies, model, time.perf_counter() - started)
 
 
@@ -111,8 +121,8 @@ def run_tour(
         "spirals": (*make_spirals(300, n_classes=3, seed=0), 3),
     }
     results: dict[str, dict[str, Run]] = {}
-    for data_name, (X, y, n_classes) in datasets.items():
-        print(f"\n2. Training MLP(2, [32, 32, {n_classes}]) on {data_name} ({len(X)} points), "
+    for number, (data_name, (X, y, n_classes)) in enumerate(datasets.items(), start=2):
+        print(f"\n{number}. Training MLP(2, [32, 32, {n_classes}]) on {data_name} ({len(X)} points), "
               f"{steps} full-batch steps with each optimizer")
         results[data_name] = {}
         for name, make_optimizer in OPTIMIZERS.items():
@@ -129,7 +139,7 @@ def run_tour(
     print(comparison_table(results))
 
     if page:
-        print("\n3. The race: SGD, Momentum, RMSProp and Adam on eight landscapes")
+        print("\n4. The race: SGD, Momentum, RMSProp and Adam on eight landscapes")
         written["race page"] = write_page(out / "race.html", first="beale_like")
 
     print("\nWrote:")
@@ -180,12 +190,15 @@ def _boundaries(runs: dict[str, Run], X: np.ndarray, y: np.ndarray, path: Path, 
     columns = 4
     rows = -(-len(runs) // columns)
     fig = Figure(figsize=(3.2 * columns, 3.0 * rows), layout="constrained")
-    for ax, (name, run) in zip(fig.subplots(rows, columns).flat, runs.items(), strict=False):
+    axes = list(fig.subplots(rows, columns).flat)
+    for ax, (name, run) in zip(axes, runs.items(), strict=False):
         with no_grad():
             plot(run.model, X, y, ax=ax, resolution=80)
         ax.set_title(f"{name}: {run.accuracies[-1]:.1%}", fontsize=10)
         ax.set_xticks([])
         ax.set_yticks([])
+    for ax in axes[len(runs):]:
+        ax.set_axis_off()
     fig.savefig(path, dpi=80)
     return path
 
