@@ -1,7 +1,7 @@
 """Every optimizer in tinygrad_opt.optim on the same MLP, the same data and the same budget.
 
 Each optimizer is first swept over a log grid of learning rates (the final loss against the
-learning rate: the U-shaped curve that shows how sensitive it is), then compared at its own
+learning rate: usually a U-shaped curve, and it shows how sensitive each one is), then compared at its own
 best learning rate of the grid: loss curves, steps to 95 % training accuracy, final loss.
 Training is full batch, so every step costs one forward and one backward pass for every
 optimizer. L-BFGS, a full-batch method, fits this setting: it takes a closure and may evaluate
@@ -184,7 +184,7 @@ def main() -> None:
         good = learning_rates[np.array(finals) <= GOOD * np.nanmin(finals)]  # nan compares False
         print(f"{name:<13}{best_lr:>9.2g}{'never' if reached is None else reached:>14}"
               f"{losses[-1]:>12.4g}{accuracies[-1]:>10.1%}  {len(good)} of {len(learning_rates)}: "
-              f"{good.min():.2g} .. {good.max():.2g}")
+              + ", ".join(f"{lr:.2g}" for lr in good))
 
     # 3. pictures
     import matplotlib
