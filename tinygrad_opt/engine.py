@@ -427,34 +427,32 @@ class Value:
             grad = 1.0 if type(self.data) is float else np.ones_like(self.data)
         elif np.shape(grad) != self.shape:
             raise ValueError(f"backward(grad) needs grad of shape {self.shape}, got {np.shape(grad)}")
-        # 1. Count how many times the graph uses each node, and clear the old gradients
-        #    of intermediate nodes (leaves keep accumulating).
-        uses: dict[Value, int] = {self: 0}
-        stack = [self]
+        # 1. Order the graph so that every node comes after all of its inputs (a depth-first
+        #    walk with an explicit stack, so any depth works), and clear the old gradients of
+        #    intermediate nodes on the way (leaves keep accumulating).
+        order: list[Value] = []
+        seen = {self}
+        stack = [(self, iter(self._prev))]
         while stack:
-            for parent in stack.pop()._prev:
-                count = uses.get(parent)
-                if count is None:
-                    uses[parent] = 1
+            node, inputs = stack[-1]
+            for parent in inputs:
+                if parent not in seen:
+                    seen.add(parent)
                     if parent._prev:
                         parent.grad = _zeros(parent.data)
-                    stack.append(parent)
-                else:
-                    uses[parent] = count + 1
-        # 2. Visit a node once every use of it has sent its gradient: reverse topological order.
+                    stack.append((parent, iter(parent._prev)))
+                    break
+            else:  # every input is ordered: so is this node
+                stack.pop()
+                order.append(node)
+        # 2. Walk the order backwards from the output: a node has received the gradient of
+        #    every use of it before it passes its own on.
         if self._prev:
             self.zero_grad()
         self._accumulate(grad if type(self.data) is float else np.asarray(grad, dtype=self.data.dtype))
-        ready = [self]
-        while ready:
-            node = ready.pop()
+        for node in reversed(order):
             if node._backward is not None:
                 node._backward(node, node.grad)
-            for parent in node._prev:
-                count = uses[parent] - 1
-                uses[parent] = count
-                if count == 0:
-                    ready.append(parent)
 
     def zero_grad(self) -> None:
         self.grad = _zeros(self.data)
