@@ -315,7 +315,12 @@ def test_large_non_contiguous_float32_parameter_stays_float32(cls, layout):
     (optim.RMSProp, dict(lr=0.01, momentum=0.5, centered=True)),
     (optim.Adam, dict(lr=0.05, amsgrad=True)),
     (optim.AdamW, dict(lr=lambda step: 0.05 / (1 + step))),
-])
+    (optim.Adagrad, dict(lr=0.1, lr_decay=0.01)),
+    (optim.NAdam, dict(lr=0.05)),
+    (optim.RAdam, dict(lr=0.05, betas=(0.9, 0.95))),
+    (optim.Lion, dict(lr=0.01, weight_decay=0.1)),
+    (optim.LAMB, dict(lr=0.05, weight_decay=0.01)),
+], ids=lambda v: getattr(v, "__name__", ""))
 def test_state_dict_resume_equals_the_uninterrupted_run(cls, hyper):
     def make():
         return [Value(float(rules.X0[0])), Value(float(rules.X0[1])), Value(rules.X0[2:].copy())]
