@@ -33,3 +33,18 @@ def test_no_command_prints_usage_and_fails(capsys):
 def test_demo_rejects_a_bad_step_count(capsys):
     assert main(["demo", "--steps", "0"]) == 2
     assert "--steps must be at least 1, got 0" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["graph", "--out"],
+                                     ["race", "--landscape", "bowl", "--steps", "3", "--out"]])
+def test_an_unwritable_output_is_an_error_naming_it(tmp_path, capsys, command):
+    missing = str(tmp_path / "no such folder" / "picture.svg")
+    assert main([*command, missing]) == 1
+    assert f"cannot write {missing!r}: No such file or directory" in capsys.readouterr().err
+
+
+def test_the_demo_refuses_a_file_as_its_folder(tmp_path, capsys):
+    a_file = tmp_path / "taken"
+    a_file.write_text("")
+    assert main(["demo", "--quick", "--no-page", "--out", str(a_file)]) == 1
+    assert f"cannot write {str(a_file)!r}" in capsys.readouterr().err

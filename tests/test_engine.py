@@ -416,3 +416,18 @@ def test_edges_of_the_domain_follow_ieee():
     assert (Value(1.0) / 0.0).data == math.inf
     assert (Value(0.0) ** -1).data == math.inf
     assert Value(800.0).exp().data == math.inf and Value(-800.0).sigmoid().data == 0.0
+
+
+def test_transpose_with_negative_axes():
+    x = Value(rng.uniform(-1, 1, (2, 3, 4)))
+    np.testing.assert_array_equal(x.transpose(0, -1, -2).data, np.transpose(x.data, (0, 2, 1)))
+    assert gradcheck(lambda v: v.transpose(0, -1, -2) * np.arange(12.0).reshape(4, 3), x)
+
+
+def test_powers_at_the_edges():
+    assert (Value(1e200) ** 2).data == math.inf  # overflow is inf, as for arrays, not an OverflowError
+    assert (Value(-1e200) ** 3).data == -math.inf
+    assert (Value([1e200]) ** 2).data[0] == math.inf
+    x = Value([0.0, 1.0])
+    (x**0).sum().backward()  # x^0 is constant: gradient 0, also at x = 0
+    np.testing.assert_array_equal(x.grad, [0.0, 0.0])

@@ -191,3 +191,21 @@ def test_other_bad_files(tmp_path, model):
     with pytest.raises(FileNotFoundError):
         model.load(tmp_path / "missing.npz")
     _assert_state(model, before)
+
+
+def test_a_file_that_is_no_archive_says_so(tmp_path, model):
+    before = _snapshot(model)
+    text = tmp_path / "notes.npz"
+    text.write_text("hello")
+    message = r"not a \.npz archive \(it starts with b'hello'\) \(the model is unchanged\)"
+    with pytest.raises(ValueError, match=message):
+        model.load(text)
+    _assert_state(model, before)
+
+
+def test_saving_into_a_missing_folder_names_the_path(tmp_path, model):
+    path = tmp_path / "no such folder" / "model.npz"
+    with pytest.raises(FileNotFoundError, match="no folder .* to save into") as error:
+        model.save(path)
+    assert error.value.filename == str(path)
+    assert not (tmp_path / "no such folder").exists()

@@ -141,7 +141,7 @@ def test_big_tensors_are_summarised_by_min_mean_max():
     assert lines[4] == f"min {grad.min():.4f}  mean {grad.mean():.4f}  max {grad.max():.4f}"
 
 
-@pytest.mark.parametrize("label", ['a<b>"c" {d|e} & f', "<B>bold?</B>", "x\\ny \\l &amp; {|}"])
+@pytest.mark.parametrize("label", ['a<b>"c" {d|e} & f', "<B>bold?</B>", "x\\ny \\l &amp; {|}", "]", "w[0]"])
 def test_labels_render_literally_never_as_markup(label):
     x = Value(1.5, label=label)
     y = x * 2
@@ -151,6 +151,12 @@ def test_labels_render_literally_never_as_markup(label):
     labelled = values_by_label(svg)
     assert labelled[label] == [label, "data 1.5000", "grad 0.0000"]
     assert labelled[label + "!"][0] == label + "!"
+
+
+def test_control_characters_in_a_label_show_as_escapes():
+    x = Value(1.5, label="a\x01b\tc")
+    labelled = values_by_label(ET.fromstring(draw_graph(x).pipe(format="svg")))
+    assert labelled["a\\x01b\\tc"][0] == "a\\x01b\\tc"
 
 
 def test_rankdir_puts_the_output_right_or_below():

@@ -133,4 +133,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
-    return args.run(args)
+    try:
+        return args.run(args)
+    except OSError as error:  # a file or folder that cannot be written: say which, without a traceback
+        where = f" {error.filename!r}" if error.filename else ""
+        print(f"tinygrad-opt {args.command}: cannot write{where}: {error.strerror or error}", file=sys.stderr)
+        return 1

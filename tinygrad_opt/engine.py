@@ -163,10 +163,11 @@ class Value:
         return Value._result(out, (self,), f"**{exponent}", Value._pow_backward, exponent)
 
     @staticmethod
-    def _pow_backward(out: Value, grad: Any) -> None:  # d(x^p)/dx = p x^(p-1)
+    def _pow_backward(out: Value, grad: Any) -> None:  # d(x^p)/dx = p x^(p-1), and 0 for p = 0
         (x,) = out._prev
         p = out._ctx
-        x._accumulate(grad * p * _power(x.data, p - 1))
+        if p != 0:  # x^0 is constant; p x^(p-1) would be 0 * inf = nan at x = 0
+            x._accumulate(grad * p * _power(x.data, p - 1))
 
     def __neg__(self) -> Value:
         return Value._result(-self.data, (self,), "neg", Value._neg_backward)
@@ -356,6 +357,8 @@ class Value:
     def transpose(self, *axes: int | tuple[int, ...]) -> Value:
         order = (axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes) or None
         out = np.transpose(self.data, order)
+        if order is not None:
+            order = tuple(axis % self.ndim for axis in order)  # (0, -1, -2) -> (0, 2, 1): invertible
         return Value._result(out, (self,), "transpose", Value._transpose_backward, order)
 
     @staticmethod
@@ -600,10 +603,15 @@ def _divide(x: Any, y: Any) -> Any:
 
 
 def _power(x: Any, p: float) -> Any:
-    """x ** p with IEEE results (inf) for 0 to a negative power, for floats as for arrays."""
+    """x ** p with IEEE results (inf) for 0 to a negative power and for overflow, for floats
+    as for arrays."""
     if type(x) is float:
-        return x**p if x or p >= 0 else math.inf
-    with np.errstate(divide="ignore"):
+        try:
+            return x**p if x or p >= 0 else math.inf
+        except OverflowError:  # Python's float power raises where NumPy's gives +-inf
+            with np.errstate(over="ignore"):
+                return float(np.power(x, p))
+    with np.errstate(divide="ignore", over="ignore"):
         return np.power(x, p)
 
 

@@ -12,6 +12,7 @@ The same Value reached twice (tied weights) is listed once, under its first name
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 import zipfile
@@ -101,6 +102,8 @@ class Module:
         """
         path = os.fspath(path)
         directory = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(directory):
+            raise FileNotFoundError(errno.ENOENT, f"there is no folder {directory!r} to save into", path)
         handle, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".npz")
         try:
             with os.fdopen(handle, "wb") as file:
@@ -138,8 +141,13 @@ class Module:
             raise
         except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as error:
             reason = str(error)
-            if isinstance(error, ValueError) and "pickle" in reason:
-                reason = "it holds pickled Python objects, which are refused: unpickling can run code"
+            if isinstance(error, ValueError) and "pickle" in reason:  # NumPy's word for "not .npy/.npz"
+                with open(path, "rb") as file:
+                    start = file.read(8)
+                if "Object arrays" in reason or start[:1] == b"\x80":  # object members, or a bare pickle
+                    reason = "it holds pickled Python objects, which are refused: unpickling can run code"
+                else:
+                    reason = f"it is not a .npz archive (it starts with {start!r})"
             raise ValueError(f"cannot load checkpoint {path!r}: {reason} (the model is unchanged)") from error
         self.load_state_dict(state)
 

@@ -175,8 +175,12 @@ def describe(name: str, x: Any) -> list[str]:
 
 
 def _escape(text: str) -> str:
-    """Text for an HTML-like label: < > & " ' become entities, so they show literally."""
-    return html.escape(str(text), quote=True).replace("\n", "<BR/>")
+    """Text for an HTML-like label: < > & " ' and ] become entities, so they show literally;
+    control characters other than a newline show as their escapes (a tab as \\t)."""
+    visible = "".join(
+        c if c == "\n" or c.isprintable() else c.encode("unicode_escape").decode() for c in str(text)
+    )
+    return html.escape(visible, quote=True).replace("]", "&#93;").replace("\n", "<BR/>")
 
 
 def _html(text: str) -> str:
