@@ -18,8 +18,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 from tinygrad_opt import Value  # noqa: E402
+from tinygrad_opt.nn.scalar import MLP  # noqa: E402
 from tinygrad_opt.viz import draw_graph, plot_decision_boundary  # noqa: E402
-from tinygrad_opt.viz.examples import mlp_training_graph, scalar_mlp, scalar_mlp_forward  # noqa: E402
+from tinygrad_opt.viz.examples import mlp_training_graph  # noqa: E402
 
 REPEATS = 3
 
@@ -73,13 +74,13 @@ def main() -> None:
           f"backward() {best_time(x.backward) * 1e3:.1f} ms")
 
     # plot_decision_boundary with micrograd's scalar MLP, one point at a time.
-    layers = scalar_mlp(2, [16, 16, 1])
+    model = MLP(2, [16, 16, 1])
     points = np.random.default_rng(0).normal(size=(100, 2))
     labels = np.where(points[:, 0] > 0, 1, -1)
     for resolution in (40, 100):
         start = time.perf_counter()
         plot_decision_boundary(
-            lambda p: scalar_mlp_forward(layers, p), points, labels, per_point=True, resolution=resolution
+            model, points, labels, per_point=True, resolution=resolution
         )
         print(f"plot_decision_boundary, per-point MLP(2, [16, 16, 1]), {resolution} x {resolution} grid: "
               f"{time.perf_counter() - start:.2f} s")

@@ -2,22 +2,14 @@
 
 import xml.etree.ElementTree as ET
 
-import numpy as np
 import pytest
 
 from tinygrad_opt.cli import main
 from tinygrad_opt.data import make_moons
-from tinygrad_opt.tour import OPTIMIZERS, Run, comparison_table, neuron, train
+from tinygrad_opt.tour import OPTIMIZERS, Run, comparison_table, train
 
 pytest.importorskip("matplotlib")
 pytest.importorskip("graphviz")
-
-
-def test_the_neuron_has_micrograds_numbers():
-    o = neuron()
-    assert o.data == pytest.approx(np.sqrt(0.5), abs=1e-6)  # tanh(0.8813...) = 1/sqrt(2)
-    n = o._prev[0]
-    assert n.grad == pytest.approx(0.5, abs=1e-6)  # 1 - tanh^2
 
 
 def test_every_optimizer_learns_the_moons():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -18,8 +19,8 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.image import imread  # noqa: E402
 
 from tinygrad_opt import Value  # noqa: E402
+from tinygrad_opt.nn.scalar import MLP  # noqa: E402
 from tinygrad_opt.viz import plot_decision_boundary, plot_landscape, plot_losses  # noqa: E402
-from tinygrad_opt.viz.examples import scalar_mlp, scalar_mlp_forward  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -211,10 +212,10 @@ def test_a_per_point_scalar_model_draws_the_same_regions(tmp_path):
 
 
 def test_micrograd_style_scalar_mlp_runs_per_point():
-    layers = scalar_mlp(2, [4, 1], seed=1)
-    fig = plot_decision_boundary(lambda p: scalar_mlp_forward(layers, p), X, (Y > 0).astype(int),
-                                 per_point=True, resolution=12)
-    scores = [scalar_mlp_forward(layers, [Value(a), Value(b)]).data for a, b in X]
+    random.seed(1)
+    model = MLP(2, [4, 1])  # micrograd's MLP: one scalar Value per number
+    fig = plot_decision_boundary(model, X, (Y > 0).astype(int), per_point=True, resolution=12)
+    scores = [model([Value(a), Value(b)]).data for a, b in X]
     accuracy = np.mean((np.array(scores) > 0) == (Y > 0))
     assert fig.axes[0].get_title() == f"accuracy {accuracy:.1%} on 6 points"
 

@@ -82,21 +82,6 @@ def train(
     return Run(losses, accuracies, model, time.perf_counter() - started)
 
 
-def neuron() -> Value:
-    """micrograd's neuron: o = tanh(x1 w1 + x2 w2 + b), with its gradients filled in."""
-    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
-    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
-    b = Value(6.8813735870195432, label="b")
-    x1w1, x2w2 = x1 * w1, x2 * w2
-    x1w1.label, x2w2.label = "x1*w1", "x2*w2"
-    n = x1w1 + x2w2 + b
-    n.label = "n"
-    o = n.tanh()
-    o.label = "o"
-    o.backward()
-    return o
-
-
 def run_tour(
     out: str | Path = "out", steps: int = 300, quick: bool = False, page: bool = True
 ) -> dict[str, Path]:
@@ -104,6 +89,7 @@ def run_tour(
     returns what it wrote."""
     from tinygrad_opt.page import write_page
     from tinygrad_opt.viz import draw_graph, plot_decision_boundary, plot_losses
+    from tinygrad_opt.viz.examples import neuron
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,4 @@
-"""Graphs worth drawing, built with plain scalar Values: `tinygrad-opt graph --example ...`."""
+"""Graphs worth drawing, built with scalar Values: `tinygrad-opt graph --example ...`."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import math
 import random
 
 from tinygrad_opt.engine import Value
+from tinygrad_opt.nn.scalar import MLP
 
 
 def neuron() -> Value:
@@ -52,32 +53,15 @@ def micrograd_expression() -> Value:
     return g
 
 
-def scalar_mlp(n_inputs: int, sizes: list[int], seed: int = 0) -> list[list[list[Value]]]:
-    """The weights of a micrograd-style MLP of scalar Values: layer -> neuron -> [w..., b]."""
-    rng = random.Random(seed)
-    layers = []
-    for fan_in, fan_out in zip([n_inputs, *sizes[:-1]], sizes, strict=True):
-        layers.append([[Value(rng.uniform(-1, 1)) for _ in range(fan_in + 1)] for _ in range(fan_out)])
-    return layers
-
-
-def scalar_mlp_forward(layers: list[list[list[Value]]], x: list[Value]) -> Value:
-    """micrograd's MLP forward pass: ReLU neurons, a linear last layer, one output."""
-    for depth, layer in enumerate(layers):
-        outputs = []
-        for *weights, bias in layer:
-            act = sum((w * xi for w, xi in zip(weights, x, strict=True)), bias)
-            outputs.append(act if depth == len(layers) - 1 else act.relu())
-        x = outputs
-    return x[0]
-
-
 def mlp_training_graph(n_points: int = 100, seed: int = 0) -> Value:
     """The loss graph of one training step of micrograd's demo: an MLP(2, [16, 16, 1]) of
     scalar Values on `n_points` 2-D points, SVM max-margin loss plus L2 regularisation
     (about 65,000 Values for 100 points). Returned before `backward()`."""
     rng = random.Random(seed)
-    layers = scalar_mlp(2, [16, 16, 1], seed)
+    saved = random.getstate()  # nn.scalar draws its weights from `random`, as micrograd does
+    random.seed(seed)
+    model = MLP(2, [16, 16, 1])
+    random.setstate(saved)
     points = []
     for _ in range(n_points):  # two noisy half circles, as in sklearn's make_moons
         angle = rng.uniform(0, math.pi)
@@ -87,8 +71,8 @@ def mlp_training_graph(n_points: int = 100, seed: int = 0) -> Value:
         points.append(([x + rng.gauss(0, 0.1), y + rng.gauss(0, 0.1)], label))
     losses = []
     for (x, y), label in points:
-        score = scalar_mlp_forward(layers, [Value(x), Value(y)])
+        score = model([Value(x), Value(y)])
         losses.append((1 + -label * score).relu())
     data_loss = sum(losses) * (1.0 / len(losses))
-    reg_loss = 1e-4 * sum(p * p for layer in layers for neuron in layer for p in neuron)
+    reg_loss = 1e-4 * sum(p * p for p in model.parameters())
     return data_loss + reg_loss
