@@ -30,8 +30,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's tinygrad_opt
 from tinygrad_opt.engine import Value  # noqa: E402
-from tinygrad_opt.landscapes import get, names  # noqa: E402
 from tinygrad_opt.race import SUGGESTED_LR, race, standard_racers  # noqa: E402
+from tinygrad_opt.race.landscapes import get, names  # noqa: E402
 
 RATES = {"SGD": 0.0005, "Momentum": 0.0005, "RMSProp": 0.005, "Adam": 0.01}
 START = (0.5, 3.5)

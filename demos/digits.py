@@ -2,7 +2,7 @@
 
 1,797 images of the digits 0..9, each 8x8 pixels with values 0..16 (the test set of the UCI
 "Optical Recognition of Handwritten Digits" data, E. Alpaydin and C. Kaynak, 1998, CC BY 4.0;
-see tinygrad_opt/datasets/README.md). scikit-learn's bundled copy is used when scikit-learn is
+see tinygrad_opt/data/README.md). scikit-learn's bundled copy is used when scikit-learn is
 installed, otherwise the identical copy shipped with tinygrad_opt: nothing is downloaded.
 
 A fifth of the images, drawn with a fixed seed, is held out and never trained on: the test

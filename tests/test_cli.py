@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import tinygrad_opt
-from tinygrad_opt.cli import main
+from tinygrad_opt.cli import build_parser, main
 
 
 def test_python_dash_m_and_the_console_script_are_one_command_line():
@@ -48,3 +48,12 @@ def test_the_demo_refuses_a_file_as_its_folder(tmp_path, capsys):
     a_file.write_text("")
     assert main(["demo", "--quick", "--no-page", "--out", str(a_file)]) == 1
     assert f"cannot write {str(a_file)!r}" in capsys.readouterr().err
+
+
+def test_seed_is_a_hidden_alias_of_post(capsys):
+    listed = build_parser().format_help()
+    assert "post" in listed and "seed" not in listed
+    assert main(["seed", "--no-tuned"]) == 0
+    via_alias = capsys.readouterr().out
+    assert main(["post", "--no-tuned"]) == 0
+    assert capsys.readouterr().out == via_alias and "showdown" in via_alias.lower()

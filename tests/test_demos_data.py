@@ -1,4 +1,4 @@
-"""The shipped digits data (tinygrad_opt.data.load_digits), and demos/digits.py and demos/seed_post.py
+"""The shipped digits data (tinygrad_opt.data.load_digits), and demos/digits.py and demos/post.py
 run as a user would run them, asserting on the numbers they print."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinygrad_opt import seed
 from tinygrad_opt.data import DIGITS_FILE, load_digits
+from tinygrad_opt.race import post
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,7 +57,7 @@ def test_load_digits_equals_scikit_learns_copy():
 
 
 def test_the_datasets_readme_states_source_and_licence():
-    readme = (ROOT / "tinygrad_opt" / "datasets" / "README.md").read_text()
+    readme = (ROOT / "tinygrad_opt" / "data" / "README.md").read_text()
     for fact in ("Alpaydin", "Kaynak", "CC BY 4.0", "10.24432/C50P49", "optdigits.tes"):
         assert fact in readme
         assert fact in load_digits.__doc__
@@ -106,7 +106,7 @@ def test_digits_full_run_reaches_95_percent_on_the_held_out_images():
     assert misclassified is None or int(misclassified.group(1)) == total - right
 
 
-# ------------------------------------------------------------------ demos/seed_post.py
+# ------------------------------------------------------------------ demos/post.py
 NUMBER = r"(-?\d+\.\d+)"
 POSITION_AND_LOSS = rf"\( *{NUMBER}, +{NUMBER}\) +{NUMBER}"
 ROW = re.compile(rf"^ +(\d+)  {POSITION_AND_LOSS}   {POSITION_AND_LOSS}  (yes|NO)$", re.MULTILINE)
@@ -118,15 +118,15 @@ def sections(out: str) -> dict[str, str]:
     return {title: body for title, body in zip(parts[1::2], parts[2::2], strict=True)}
 
 
-def test_seed_post_quick_compares_each_experiment_and_draws_the_showdown(tmp_path):
-    out = run_demo("seed_post.py", "--quick", "--out", str(tmp_path))
+def test_post_quick_compares_each_experiment_and_draws_the_showdown(tmp_path):
+    out = run_demo("post.py", "--quick", "--out", str(tmp_path))
     parts = sections(out)
     bowl = next(body for title, body in parts.items() if title.startswith("1. The bowl"))
     rows = ROW.findall(bowl)
-    assert [int(r[0]) for r in rows] == sorted(seed.POST_BOWL)
+    assert [int(r[0]) for r in rows] == sorted(post.POST_BOWL)
     for step, px, py, post_loss, x, y, loss, same in rows:
         k = int(step)
-        assert ((float(px), float(py)), float(post_loss)) == seed.POST_BOWL[k]  # the post's numbers
+        assert ((float(px), float(py)), float(post_loss)) == post.POST_BOWL[k]  # the post's numbers
         # the real column against the closed form: each step multiplies (x, y) by 1 - 2 * 0.1
         assert float(x) == pytest.approx(4 * 0.8**k, abs=5e-4)
         assert float(y) == pytest.approx(3 * 0.8**k, abs=5e-4)
@@ -149,27 +149,27 @@ def test_seed_post_quick_compares_each_experiment_and_draws_the_showdown(tmp_pat
 
     showdown = re.findall(r"^(SGD|Momentum|RMSProp|Adam) +([\d.]+) +([\d.]+) +\(([-\d.]+), ([-\d.]+)\) +"
                           r"([\d.]+) +\(([-\d.]+), ([-\d.]+)\)  (yes|NO)$", out, re.MULTILINE)
-    assert [row[0] for row in showdown] == list(seed.POST_SHOWDOWN)
+    assert [row[0] for row in showdown] == list(post.POST_SHOWDOWN)
     for name, lr, post_loss, *_, x, _, same in showdown:
-        assert float(lr) == seed.SHOWDOWN_RATES[name]
-        assert float(post_loss) == seed.POST_SHOWDOWN[name][0]
+        assert float(lr) == post.SHOWDOWN_RATES[name]
+        assert float(post_loss) == post.POST_SHOWDOWN[name][0]
         assert float(x) < 0 and same == "NO"  # every racer ends left of x = 0, far from (3, 0.5)
     assert "verdict: the showdown does NOT match the post (4 printed rows checked)" in out
 
     assert not any(title.startswith("4.") for title in parts)  # --quick skips the sweeps
-    picture = tmp_path / "seed_showdown.png"
+    picture = tmp_path / "post_showdown.png"
     assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert f"wrote {picture}" in out
 
 
-def test_seed_post_full_run_tests_the_lesson_fairly(tmp_path):
-    out = run_demo("seed_post.py", "--out", str(tmp_path))
+def test_post_full_run_tests_the_lesson_fairly(tmp_path):
+    out = run_demo("post.py", "--out", str(tmp_path))
     fair = [(title, body) for title, body in sections(out).items() if title.startswith("4.")]
     assert len(fair) == 2
     for _, body in fair:
         ranking = re.findall(r"^   (\w+) +best lr ([\d.e-]+) +final loss ([\d.e+-]+)$", body, re.MULTILINE)
-        assert sorted(name for name, _, _ in ranking) == sorted(seed.SHOWDOWN_RATES)
-        assert all(float(lr) in seed.LR_GRID for _, lr, _ in ranking)
+        assert sorted(name for name, _, _ in ranking) == sorted(post.SHOWDOWN_RATES)
+        assert all(float(lr) in post.LR_GRID for _, lr, _ in ranking)
         losses = [float(loss) for _, _, loss in ranking]
         assert losses == sorted(losses)
         adaptive_first = {name for name, _, _ in ranking[:2]} == {"RMSProp", "Adam"}

@@ -7,8 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tinygrad_opt import Value, gradcheck, landscapes, no_grad
-from tinygrad_opt.landscapes import cos
+from tinygrad_opt import Value, gradcheck, no_grad
+from tinygrad_opt.race import landscapes
+from tinygrad_opt.race.landscapes import cos
 
 TWO_PI = 2 * math.pi
 

@@ -12,10 +12,9 @@ import urllib.request
 import numpy as np
 import pytest
 
-from tinygrad_opt import landscapes
-from tinygrad_opt.page import POSITION_SCALE, build_page, learning_rates, parse_race_query, race_data
-from tinygrad_opt.race import race, standard_racers
-from tinygrad_opt.serve import make_server
+from tinygrad_opt.race import landscapes, race, standard_racers
+from tinygrad_opt.race.page import POSITION_SCALE, build_page, learning_rates, parse_race_query, race_data
+from tinygrad_opt.race.serve import make_server
 
 PAGE_LANDSCAPES = ["beale_like", "bowl"]
 STAGE = 600  # the map's size in CSS pixels

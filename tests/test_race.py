@@ -6,8 +6,8 @@ import numpy as np
 import post_reference as post
 import pytest
 
-from tinygrad_opt import Value, landscapes, optim
-from tinygrad_opt.race import RACER_NAMES, Trajectory, format_table, race, standard_racers
+from tinygrad_opt import Value, optim
+from tinygrad_opt.race import RACER_NAMES, Trajectory, format_table, landscapes, race, standard_racers
 
 
 def sgd(lr):
@@ -140,10 +140,10 @@ def test_format_table_has_the_post_columns():
 def test_module_examples_run():
     import doctest
 
-    import tinygrad_opt.landscapes
     import tinygrad_opt.race
+    import tinygrad_opt.race.landscapes
 
-    for module in (tinygrad_opt.landscapes, tinygrad_opt.race):
+    for module in (tinygrad_opt.race.landscapes, tinygrad_opt.race):
         failures, tried = doctest.testmod(module)
         assert tried > 0 and failures == 0
 

@@ -86,18 +86,18 @@ def _race_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _race(args: argparse.Namespace) -> int:
-    from tinygrad_opt.race_cli import run_race
+    from tinygrad_opt.race.cli import run_race
 
     return run_race(args)
 
 
-def _seed_arguments(parser: argparse.ArgumentParser) -> None:
+def _post_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-tuned", action="store_true",
                         help="skip the learning-rate sweeps (the last two tables)")
 
 
-def _seed(args: argparse.Namespace) -> int:
-    from tinygrad_opt.seed import report
+def _post(args: argparse.Namespace) -> int:
+    from tinygrad_opt.race.post import report
 
     print(report(tuned=not args.no_tuned))
     return 0
@@ -109,8 +109,10 @@ COMMANDS = {
              _demo_arguments, _demo),
     "graph": ("draw a built-in example's computation graph to SVG", _graph_arguments, _graph),
     "race": ("race SGD, Momentum, RMSProp and Adam on a loss landscape", _race_arguments, _race),
-    "seed": ("run the post's experiments and print its numbers beside the real ones", _seed_arguments, _seed),
+    "post": ("run the post's experiments and print its numbers beside the real ones", _post_arguments, _post),
 }
+# Old names that still work but are not listed in --help.
+HIDDEN_ALIASES = {"seed": "post"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -129,6 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in HIDDEN_ALIASES:
+        argv[0] = HIDDEN_ALIASES[argv[0]]
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help(sys.stderr)

@@ -460,13 +460,6 @@ class Value:
     def zero_grad(self) -> None:
         self.grad = _zeros(self.data)
 
-    def draw(self, **options: Any) -> Any:
-        """This Value's graph as a `graphviz.Digraph`: `draw_graph(self, **options)` from
-        `tinygrad_opt.viz` (needs the graphviz package, the `viz` extra)."""
-        from tinygrad_opt.viz.graph import draw_graph  # imported here: the engine needs no graphviz
-
-        return draw_graph(self, **options)
-
     def detach(self) -> Value:
         """The same data as a new leaf: no history, so nothing flows back through it."""
         return Value(self.data, label=self.label)

@@ -87,7 +87,7 @@ def run_tour(
 ) -> dict[str, Path]:
     """Run the tour, writing its pictures (and with `page` the race page) into `out`;
     returns what it wrote."""
-    from tinygrad_opt.page import write_page
+    from tinygrad_opt.race.page import write_page
     from tinygrad_opt.viz import draw_graph, plot_decision_boundary, plot_losses
     from tinygrad_opt.viz.examples import neuron
 
@@ -134,7 +134,7 @@ def run_tour(
     if page:
         print(f"\nOpen {out / 'race.html'} in a web browser (it needs no network), and the pictures in any "
               "image viewer.")
-    print("Next: python demos/optimizers_compared.py, tinygrad-opt seed, docs/index.md")
+    print("Next: python demos/optimizers_compared.py, tinygrad-opt post, docs/index.md")
     return written
 
 

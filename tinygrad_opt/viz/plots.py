@@ -32,7 +32,7 @@ PATH_COLORS = ("#ff2a2a", "#ffffff", "#ff9f1c", "#ff5cf0", "#00e5ff", "#111111",
 
 
 class Landscape(Protocol):
-    """What `plot_landscape` needs of a loss landscape (see tinygrad_opt.landscapes)."""
+    """What `plot_landscape` needs of a loss landscape (see tinygrad_opt.race.landscapes)."""
 
     name: str
     minima: tuple[tuple[float, float], ...]

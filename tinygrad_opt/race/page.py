@@ -2,7 +2,7 @@
 
 All optimizer math happens here, in Python, through `race`: for every landscape the
 page carries the four racers' trajectories at a ladder of learning rates, and its
-JavaScript only replays them over a contour map. Served by `tinygrad_opt.serve`, the
+JavaScript only replays them over a contour map. Served by `tinygrad_opt.race.serve`, the
 same page asks the server for new races (any start point, any learning rate).
 
 Data layout (compact, so the file stays small): a landscape's loss surface is a grid
@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_opt.landscapes import Landscape, get, names
 from tinygrad_opt.race import RACER_NAMES, SUGGESTED_LR, Trajectory, race, standard_racers
+from tinygrad_opt.race.landscapes import Landscape, get, names
 
 __all__ = ["build_page", "write_page", "landscape_data", "race_data", "learning_rates"]
 
@@ -109,7 +109,7 @@ def build_page(
         "first": first or chosen[0],
         "landscapes": [landscape_data(get(name), steps=steps) for name in chosen],
     }
-    template = resources.files("tinygrad_opt").joinpath("race_page.html").read_text(encoding="utf-8")
+    template = resources.files("tinygrad_opt.race").joinpath("page.html").read_text(encoding="utf-8")
     payload = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")  # never close the <script>
     return template.replace("/*__RACE_DATA__*/null", payload)
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from tinygrad_opt import optim
 from tinygrad_opt.engine import Value
-from tinygrad_opt.landscapes import Landscape, get
+from tinygrad_opt.race.landscapes import Landscape, get
 
 __all__ = ["Trajectory", "race", "standard_racers", "format_table", "RACER_NAMES", "SUGGESTED_LR"]
 

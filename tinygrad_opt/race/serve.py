@@ -2,7 +2,7 @@
 
 Two routes, standard library only:
 
-* `GET /` the page (`tinygrad_opt.page.build_page(server=True)`), built once at start;
+* `GET /` the page (`tinygrad_opt.race.page.build_page(server=True)`), built once at start;
 * `GET /race?landscape=NAME&lr=LR&x=X&y=Y[&steps=N]` one race of the four racers,
   computed by `tinygrad_opt.race.race`, as JSON in the page's encoding. A bad
   parameter is a 400 answer whose JSON `error` names it.
@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from tinygrad_opt.page import build_page, parse_race_query, race_data
+from tinygrad_opt.race.page import build_page, parse_race_query, race_data
 
 __all__ = ["make_server", "serve"]
 

@@ -172,7 +172,7 @@ def train_test_split(
     return X[train], X[test], y[train], y[test]
 
 
-DIGITS_FILE = Path(__file__).resolve().parent / "datasets" / "digits.npz"
+DIGITS_FILE = Path(__file__).resolve().parent / "digits.npz"
 
 
 def load_digits() -> tuple[np.ndarray, np.ndarray]:
@@ -180,12 +180,12 @@ def load_digits() -> tuple[np.ndarray, np.ndarray]:
 
     Each row of `X` is one image read row by row (`X[i].reshape(8, 8)` draws it); `y` is the
     digit 0..9. The same arrays as scikit-learn's `load_digits(return_X_y=True)`, read from
-    the copy shipped in the package (tinygrad_opt/datasets/digits.npz): nothing is downloaded.
+    the copy shipped in the package (tinygrad_opt/data/digits.npz): nothing is downloaded.
 
     Source: the test set (optdigits.tes) of "Optical Recognition of Handwritten Digits",
     E. Alpaydin and C. Kaynak (1998), UCI Machine Learning Repository,
     https://doi.org/10.24432/C50P49, distributed by UCI under the Creative Commons
-    Attribution 4.0 International licence (CC BY 4.0). See tinygrad_opt/datasets/README.md.
+    Attribution 4.0 International licence (CC BY 4.0). See tinygrad_opt/data/README.md.
     """
     with np.load(DIGITS_FILE, allow_pickle=False) as archive:
         images, labels = archive["images"], archive["labels"]

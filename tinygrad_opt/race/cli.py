@@ -7,8 +7,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from tinygrad_opt.landscapes import get
 from tinygrad_opt.race import RACER_NAMES, SUGGESTED_LR, format_table, race, standard_racers
+from tinygrad_opt.race.landscapes import get
 
 __all__ = ["parse_learning_rates", "run_race"]
 
@@ -38,7 +38,7 @@ def run_race(args: argparse.Namespace) -> int:
     try:
         landscape = get(args.landscape)
         if args.serve:
-            from tinygrad_opt.serve import serve
+            from tinygrad_opt.race.serve import serve
 
             try:
                 serve(args.port, first=landscape.name)
@@ -62,7 +62,7 @@ def run_race(args: argparse.Namespace) -> int:
     print(f"from ({x:g}, {y:g}), {args.steps} steps, lr: {used}{clip}\n")
     print(format_table(results))
     if suffix == ".html":
-        from tinygrad_opt.page import write_page
+        from tinygrad_opt.race.page import write_page
 
         write_page(args.out, first=landscape.name)
         print(f"\nwrote {args.out}: the interactive page (every landscape, opening on {landscape.name})")

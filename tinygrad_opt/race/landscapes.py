@@ -11,7 +11,7 @@ Every landscape here is >= 0 with minimum value 0, so a log scale draws its cont
 It carries its global minima (the stars of a race), a default start and a view box
 `(xmin, xmax, ymin, ymax)` that frames the interesting part.
 
->>> from tinygrad_opt import landscapes
+>>> from tinygrad_opt.race import landscapes
 >>> bowl = landscapes.get("bowl")
 >>> bowl(4.0, 3.0)
 25.0

@@ -163,7 +163,7 @@ def _tuned_report(title: str, results: dict[str, tuple[float, Trajectory]]) -> l
 
 
 def report(tuned: bool = True) -> str:
-    """Each experiment of the post, its printed numbers beside the real ones: `tinygrad-opt seed`."""
+    """Each experiment of the post, its printed numbers beside the real ones: `tinygrad-opt post`."""
     sections = [_bowl_report(), _ravine_report(), _showdown_report()]
     if tuned:
         sections.append(_tuned_report(
