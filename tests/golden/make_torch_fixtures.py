@@ -596,18 +596,21 @@ def schedule_fixtures(out):
     plateau_cases = [
         (
             "plateau",
-            dict(factor=0.5, patience=2, threshold=1e-4, threshold_mode="rel", cooldown=0, min_lr=0.0),
+            dict(mode="min", factor=0.5, patience=2, threshold=1e-4, threshold_mode="rel", cooldown=0),
         ),
         (
             "plateau_cooldown_floor",
-            dict(factor=0.3, patience=1, threshold=0.05, threshold_mode="abs", cooldown=2, min_lr=0.005),
+            dict(mode="min", factor=0.3, patience=1, threshold=0.05, threshold_mode="abs", cooldown=2,
+                 min_lr=0.005),
         ),
+        ("plateau_max", dict(mode="max", factor=0.5, patience=1, threshold=0.05, threshold_mode="abs")),
     ]
     for name, kwargs in plateau_cases:
         opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
-        scheduler = S.ReduceLROnPlateau(opt, mode="min", **kwargs)
+        scheduler = S.ReduceLROnPlateau(opt, **kwargs)
+        sign = -1.0 if kwargs["mode"] == "max" else 1.0  # a rising metric, all negative, for "max"
         lrs = []
-        for metric in metrics:
+        for metric in sign * np.array(metrics):
             scheduler.step(metric)
             lrs.append(opt.param_groups[0]["lr"])
         out[f"{name}/settings"] = np.array(
@@ -615,7 +618,7 @@ def schedule_fixtures(out):
                 {"initial": 0.1, "kwargs": kwargs, "reference": "torch.optim.lr_scheduler.ReduceLROnPlateau"}
             )
         )
-        out[f"{name}/metrics"] = np.array(metrics)
+        out[f"{name}/metrics"] = sign * np.array(metrics)
         out[f"{name}/lr"] = np.array(lrs)
 
 
