@@ -9,7 +9,9 @@ It writes, next to this file:
 
     optimizers.npz  float64 trajectories of every optimizer on one small problem
                     (torch.optim; optax for Lion and LAMB, which torch does not have)
-    muon.npz        torch.optim.Muon on the problem's matrix, AdamW on the rest
+    muon.npz        torch.optim.Muon on the problem's matrix, torch.optim.AdamW on the rest:
+                    as torch runs it (Newton-Schulz in bfloat16), and with torch's
+                    bfloat16 cast made a no-op (float64 throughout)
     lbfgs.npz       torch.optim.LBFGS, without a line search and with strong Wolfe
     losses.npz      torch.nn.functional losses: values and gradients
     schedules.npz   torch.optim.lr_scheduler (and optax) learning rates, step by step
@@ -569,30 +571,8 @@ def schedule_fixtures(out):
         out[f"{name}/lr"] = np.array([float(schedule(step)) for step in range(n)])
 
     # ReduceLROnPlateau: the rate after each metric, for a metric that stalls, improves, stalls.
-    metrics = [
-        1.0,
-        0.9,
-        0.95,
-        0.91,
-        0.92,
-        0.93,
-        0.8,
-        0.85,
-        0.86,
-        0.87,
-        0.88,
-        0.89,
-        0.9,
-        0.7,
-        0.71,
-        0.72,
-        0.73,
-        0.74,
-        0.75,
-        0.76,
-        0.77,
-        0.78,
-    ]
+    metrics = [1.0, 0.9, 0.95, 0.91, 0.92, 0.93, 0.8, 0.85, 0.86, 0.87, 0.88, 0.89, 0.9, 0.7, 0.71, 0.72,
+               0.73, 0.74, 0.75, 0.76, 0.77, 0.78]  # fmt: skip
     plateau_cases = [
         (
             "plateau",
