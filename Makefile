@@ -37,7 +37,7 @@ dot:
 
 # Chromium runs the race page's browser tests (tests/test_page.py, driven by Playwright).
 # Install it with the system package manager when it is missing and we can; otherwise
-# say so: those tests then skip, naming the reason.
+# say so: those tests then skip, naming the reason (under CI=true a skip fails: tests/conftest.py).
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \

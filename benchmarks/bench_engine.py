@@ -2,28 +2,51 @@
 
 Workload (micrograd's demo.ipynb): an MLP(2, [16, 16, 1]) with ReLU on 100 two-moons
 points, max-margin loss + 1e-4 * sum(p^2), full batch, then backward and an SGD step.
-Ours twice -- the scalar path (`tinygrad_opt.nn.scalar.MLP`, one Value a number, as
-micrograd) and the tensor path (one Value a matrix) -- and the peers that are installed:
-micrograd 0.1.0 from PyPI (its own `micrograd.nn.MLP`, same weights) and PyTorch on the
-CPU. Runs are interleaved so machine noise hits all alike.
 
-    python benchmarks/bench_engine.py [--rounds 5]
+* Scalar path (one Value a number): `tinygrad_opt.nn.scalar.MLP` against micrograd 0.1.0's
+  own `micrograd.nn.MLP` with the same weights, both updated by the same manual loop
+  `p.data -= lr * p.grad` (micrograd has no optimizer).
+* Tensor path (one Value a matrix): against PyTorch on the CPU in float64, twice, each side
+  doing the same work: the manual update (ours `p.data -= lr * p.grad`; PyTorch
+  `p -= lr * p.grad` under no_grad, gradients set to None), and the optimizer (ours
+  `optim.SGD`; `torch.optim.SGD`, PyTorch's default for-loop path on the CPU).
+
+One BLAS thread on both sides (set below, before NumPy loads; `torch.set_num_threads(1)`).
+Rounds are interleaved, every contender once a round, so machine noise hits all alike; the
+tables give medians over the rounds.
+
+The peers live outside this project: run it with a Python that has micrograd==0.1.0 and
+torch installed (this checkout is put first on the path, so it need not be installed
+there). A missing peer is named in the output and its comparison is left out.
+
+    python benchmarks/bench_engine.py [--rounds 9]
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import os
 import random
 import statistics
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-import numpy as np
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_variable] = "1"  # one BLAS thread, set before NumPy (or PyTorch) starts its pool
 
-from tinygrad_opt.engine import Value
-from tinygrad_opt.nn import scalar as scalar_nn
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # time this checkout, not an installed copy
+
+from tinygrad_opt import optim  # noqa: E402
+from tinygrad_opt.engine import Value  # noqa: E402
+from tinygrad_opt.nn import scalar as scalar_nn  # noqa: E402
+
+LR = 0.01  # both paths, both sides
 
 
 def two_moons(n: int = 100, noise: float = 0.1, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -47,7 +70,7 @@ def scalar_step(model: Any, value_type: type, points: np.ndarray, labels: np.nda
         model.zero_grad()
         loss.backward()
         for p in model.parameters():
-            p.data -= 0.01 * p.grad
+            p.data -= LR * p.grad
         return loss
     return step
 
@@ -62,15 +85,18 @@ def _count_nodes(root: object) -> int:
     return len(seen)
 
 
-def tensor_step(points: np.ndarray, labels: np.ndarray, seed: int = 1337) -> Callable[[], object]:
+def tensor_step(points: np.ndarray, labels: np.ndarray, use_optimizer: bool,
+                seed: int = 1337) -> Callable[[], object]:
+    """Our tensor path: the manual update, or `optim.SGD`."""
     rng = np.random.default_rng(seed)
     sizes = [2, 16, 16, 1]
     weights = [Value(rng.uniform(-1, 1, (a, b))) for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
     biases = [Value(np.zeros(b)) for b in sizes[1:]]
     params = weights + biases
     x_in = Value(points)
+    optimizer = optim.SGD(params, lr=LR) if use_optimizer else None
 
-    def step() -> int:
+    def step() -> Value:
         x = x_in
         for i, (w, b) in enumerate(zip(weights, biases, strict=True)):
             x = x @ w + b
@@ -78,21 +104,24 @@ def tensor_step(points: np.ndarray, labels: np.ndarray, seed: int = 1337) -> Cal
                 x = x.relu()
         margins = (1 - labels * x.reshape(-1)).relu()
         loss = margins.mean() + 1e-4 * sum((p * p).sum() for p in params)
-        for p in params:
-            p.zero_grad()
-        loss.backward()
-        for p in params:
-            p.data -= 0.01 * p.grad
+        if optimizer is not None:
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        else:
+            for p in params:
+                p.zero_grad()
+            loss.backward()
+            for p in params:
+                p.data -= LR * p.grad
         return loss
     return step
 
 
-def torch_step(points: np.ndarray, labels: np.ndarray) -> Callable[[], object] | None:
-    try:
-        import torch
-    except ImportError:
-        return None
-    torch.set_num_threads(1)  # as NumPy on these small matrices; more threads only contend here
+def torch_step(points: np.ndarray, labels: np.ndarray, use_optimizer: bool) -> Callable[[], object]:
+    """PyTorch's tensor path, float64 on the CPU: the manual update, or `torch.optim.SGD`."""
+    import torch
+    torch.set_num_threads(1)
     torch.manual_seed(1337)
     sizes = [2, 16, 16, 1]
     weights = [torch.empty(a, b, dtype=torch.float64).uniform_(-1, 1).requires_grad_()
@@ -100,19 +129,27 @@ def torch_step(points: np.ndarray, labels: np.ndarray) -> Callable[[], object] |
     biases = [torch.zeros(b, dtype=torch.float64, requires_grad=True) for b in sizes[1:]]
     params = weights + biases
     x_in, y = torch.from_numpy(points), torch.from_numpy(labels)
-    optimizer = torch.optim.SGD(params, lr=0.01)
+    optimizer = torch.optim.SGD(params, lr=LR) if use_optimizer else None
 
-    def step() -> int:
+    def step() -> object:
         x = x_in
         for i, (w, b) in enumerate(zip(weights, biases, strict=True)):
             x = x @ w + b
             if i < len(weights) - 1:
                 x = x.relu()
         loss = (1 - y * x.reshape(-1)).relu().mean() + 1e-4 * sum((p * p).sum() for p in params)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        return None
+        if optimizer is not None:
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        else:
+            for p in params:
+                p.grad = None
+            loss.backward()
+            with torch.no_grad():
+                for p in params:
+                    p -= LR * p.grad
+        return loss
     return step
 
 
@@ -129,50 +166,64 @@ def interleaved(contenders: dict[str, Callable[[], object]], rounds: int, inner:
     return {name: statistics.median(t) for name, t in times.items()}
 
 
+def ratio_text(peer_seconds: float | None, seconds: float) -> str:
+    return "no peer" if peer_seconds is None else f"{peer_seconds / seconds:.2f}x"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=7, help="timed rounds of each contender")
+    parser.add_argument("--rounds", type=int, default=9, help="timed rounds of each contender")
     args = parser.parse_args()
     points, labels = two_moons()
-    print(f"micrograd's demo step: MLP(2, [16, 16, 1]), 100 points; median of {args.rounds} rounds\n")
+    missing = []
+    print(f"micrograd's demo step: MLP(2, [16, 16, 1]), 100 points; median of {args.rounds} interleaved "
+          f"rounds; one BLAS thread\n")
 
-    # 1. One Value per number: our scalar path against micrograd. PyTorch is not imported
-    #    yet: its hundreds of thousands of objects would slow every garbage collection here.
+    # 1. One Value per number: our scalar path against micrograd, the same manual update.
+    #    PyTorch is not imported yet: its many objects would slow every garbage collection here.
     random.seed(1337)
     scalar = {"tinygrad_opt scalar": scalar_step(scalar_nn.MLP(2, [16, 16, 1]), Value, points, labels)}
     try:
         from micrograd import nn as micrograd_nn
         from micrograd.engine import Value as MicrogradValue
-
+    except ImportError:
+        missing.append("micrograd (pip install micrograd==0.1.0): the scalar path is compared with nothing")
+    else:
         random.seed(1337)  # the same weights: both draw them from random.uniform(-1, 1) in one order
         reference = micrograd_nn.MLP(2, [16, 16, 1])
         scalar["micrograd 0.1.0"] = scalar_step(reference, MicrogradValue, points, labels)
-    except ImportError:
-        print("micrograd is not installed (pip install micrograd==0.1.0): left out")
     nodes = {name: _count_nodes(step()) for name, step in scalar.items()}  # warm-up
     scalar_times = interleaved(scalar, args.rounds, inner=1)
-    print(f"{'scalar path':<22}{'graph nodes':>12}{'ms / step':>12}{'micrograd / ours':>18}")
+    print(f"{'scalar path, manual update':<34}{'graph nodes':>12}{'ms / step':>12}{'micrograd / ours':>18}")
     for name, seconds in scalar_times.items():
-        ratio = scalar_times.get("micrograd 0.1.0", float("nan")) / seconds
-        print(f"{name:<22}{nodes[name]:>12}{seconds * 1e3:>12.1f}{ratio:>17.1f}x")
+        ratio = ratio_text(scalar_times.get("micrograd 0.1.0"), seconds)
+        print(f"{name:<34}{nodes[name]:>12}{seconds * 1e3:>12.1f}{ratio:>18}")
 
-    # 2. One Value per matrix: our tensor path against PyTorch on the CPU.
-    tensor = {"tinygrad_opt tensor": tensor_step(points, labels)}
-    peer = torch_step(points, labels)
-    if peer is None:
-        print("PyTorch is not installed: left out")
+    # 2. One Value per matrix: our tensor path against PyTorch, each way of updating on both sides.
+    tensor = {"tinygrad_opt, manual update": tensor_step(points, labels, use_optimizer=False),
+              "tinygrad_opt, optim.SGD": tensor_step(points, labels, use_optimizer=True)}
+    try:
+        import torch
+    except ImportError:
+        missing.append("PyTorch (pip install torch): the tensor path is compared with nothing")
     else:
-        tensor["PyTorch CPU"] = peer
+        tensor["PyTorch, manual update"] = torch_step(points, labels, use_optimizer=False)
+        tensor["PyTorch, torch.optim.SGD"] = torch_step(points, labels, use_optimizer=True)
+        print(f"\nPyTorch {torch.__version__}, {torch.get_num_threads()} thread")
     for step in tensor.values():
         step()
     tensor_times = interleaved(tensor, args.rounds, inner=200)
-    print(f"\n{'tensor path':<22}{'':>12}{'ms / step':>12}{'PyTorch / ours':>18}")
+    print(f"\n{'tensor path':<34}{'':>12}{'ms / step':>12}{'PyTorch / ours':>18}")
     for name, seconds in tensor_times.items():
-        ratio = tensor_times.get("PyTorch CPU", float("nan")) / seconds
-        print(f"{name:<22}{'':>12}{seconds * 1e3:>12.3f}{ratio:>17.2f}x")
-    speedup = scalar_times["tinygrad_opt scalar"] / tensor_times["tinygrad_opt tensor"]
+        update = name.split(", ")[1]
+        peer = "PyTorch, torch.optim.SGD" if "SGD" in update else "PyTorch, manual update"
+        ratio = ratio_text(tensor_times.get(peer), seconds)
+        print(f"{name:<34}{'':>12}{seconds * 1e3:>12.3f}{ratio:>18}")
+    speedup = scalar_times["tinygrad_opt scalar"] / tensor_times["tinygrad_opt, manual update"]
     print(f"\nthe tensor path is {speedup:.0f}x faster than the scalar path on the same batch")
-    print("(ratios are peer time / our time: above 1 we are faster)")
+    print("(ratios are the peer's time / ours for the same work: above 1 we are faster)")
+    for line in missing:
+        print(f"MISSING PEER: {line}")
 
 
 if __name__ == "__main__":

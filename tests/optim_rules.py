@@ -1,6 +1,12 @@
 """Independent NumPy transcriptions of each optimizer's published update rule, and a
 harness that runs an optimizer and its transcription side by side.
 
+The reference for every optimizer is its golden trajectory from the real library
+(tests/test_golden.py). These transcriptions check what fixtures cannot hold: tensors
+larger than one chunk and in other layouts, random hyperparameters (hypothesis),
+switches no library has (bias_correction=False), wide matrices and other Newton-Schulz
+step counts for Muon, and L-BFGS's two-loop recursion against the explicit BFGS matrix.
+
 Each rule is written out of place, in float64, straight from the equations of its
 paper (with the conventions the optimizer's docstring names), without looking at
 how the optimizer organises its in-place arithmetic.

@@ -1,6 +1,8 @@
-"""The Optimizer base class, SGD, RMSProp, Adam and AdamW: each against an independent
-NumPy transcription of its published rule (tests/optim_rules.py), hand-computed
-first steps, state dicts, parameter groups, schedules as lr, and validation."""
+"""The Optimizer base class, SGD, RMSProp, Adam and AdamW beyond the golden trajectories
+of tests/test_golden.py: what no reference library has (Adam without bias correction,
+tensors larger than one chunk, layouts, dtypes, random hyperparameters), checked against
+the NumPy transcriptions of tests/optim_rules.py; hand-computed first steps, state dicts,
+parameter groups, schedules as lr, convergence and validation."""
 
 from __future__ import annotations
 
@@ -39,9 +41,16 @@ CASES = [
 IDS = [f"{cls.__name__}-{i}" for i, (cls, _, _) in enumerate(CASES)]
 
 
+def without_reference(cases: list, ids: list) -> tuple[list, list]:
+    """The cases no reference library can check (bias_correction=False): the rest are golden."""
+    kept = [(case, i) for case, i in zip(cases, ids, strict=True) if case[2].get("bias_correction") is False]
+    return [case for case, _ in kept], [i for _, i in kept]
+
+
 @pytest.mark.parametrize("scalar", [False, True], ids=["tensor", "scalars"])
-@pytest.mark.parametrize(("cls", "rule", "hyper"), CASES, ids=IDS)
-def test_matches_published_rule(cls, rule, hyper, scalar):
+@pytest.mark.parametrize(("cls", "rule", "hyper"), without_reference(CASES, IDS)[0],
+                         ids=without_reference(CASES, IDS)[1])
+def test_without_bias_correction_matches_its_rule(cls, rule, hyper, scalar):
     got = rules.run_engine(lambda ps: cls(ps, **hyper), rules.X0, 25, scalar)
     want = rules.run_rule(rule, rules.X0, 25, **hyper)
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
@@ -469,23 +478,28 @@ def rosenbrock(x: Value, y: Value) -> Value:
     return (1 - x) ** 2 + 100 * (y - x**2) ** 2
 
 
-@pytest.mark.parametrize(("cls", "hyper", "steps"), [
-    (optim.SGD, dict(lr=1e-3), 3000),
-    (optim.SGD, dict(lr=5e-4, momentum=0.9, nesterov=True), 500),
-    (optim.RMSProp, dict(lr=1e-2), 500),
-    (optim.Adam, dict(lr=5e-2), 500),
-    (optim.AdamW, dict(lr=5e-2, weight_decay=1e-3), 500),
-], ids=lambda v: getattr(v, "__name__", ""))
-def test_reduces_rosenbrock_from_minus_one_and_a_half_two(cls, hyper, steps):
+def distance_to_rosenbrock_minimum(opt_class, hyper: dict, steps: int) -> float:
+    """Run `steps` updates from (-1.5, 2); return the distance to the minimum (1, 1)."""
     x, y = Value(-1.5), Value(2.0)
-    start = rosenbrock(x, y).data  # 12.5
-    opt = cls([x, y], **hyper)
+    opt = opt_class([x, y], **hyper)
     for _ in range(steps):
         opt.zero_grad()
         rosenbrock(x, y).backward()
         opt.step()
-    final = rosenbrock(x, y).data
-    assert final < 0.1 * start, (start, final, x.data, y.data)
+    return float(np.hypot(x.data - 1, y.data - 1))
+
+
+# Measured distances (in the comments) with about 3x headroom in the bound.
+@pytest.mark.parametrize(("cls", "hyper", "steps", "bound"), [
+    (optim.SGD, dict(lr=2e-3), 3000, 2e-2),  # 6.8e-3
+    (optim.SGD, dict(lr=1e-3, momentum=0.9, nesterov=True), 2000, 5e-4),  # 1.7e-4
+    # a constant lr leaves RMSProp circling at about lr (3.8e-2 after 5000 steps): decay it
+    (optim.RMSProp, dict(lr=optim.schedules.exponential(1e-2, 0.999)), 5000, 1e-2),  # 3.6e-3
+    (optim.Adam, dict(lr=2e-2), 3000, 5e-5),  # 1.3e-5
+    (optim.AdamW, dict(lr=2e-2, weight_decay=1e-3), 3000, 1e-2),  # 4.2e-3: the decay pulls towards 0
+], ids=["SGD", "Nesterov", "RMSProp", "Adam", "AdamW"])
+def test_reaches_the_rosenbrock_minimum_from_minus_one_and_a_half_two(cls, hyper, steps, bound):
+    assert distance_to_rosenbrock_minimum(cls, hyper, steps) < bound
 
 
 # -------------------------------------------------------------- property-based

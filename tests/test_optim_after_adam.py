@@ -1,6 +1,7 @@
-"""Adagrad, NAdam, RAdam, Lion and LAMB against independent NumPy transcriptions of
-their published rules (tests/optim_rules.py), plus hand-computed first steps,
-state-dict resume, float32, Rosenbrock and validation."""
+"""Adagrad, NAdam, RAdam, Lion and LAMB beyond the golden trajectories of
+tests/test_golden.py: LAMB without bias correction (no reference library has it) and
+tensors larger than one chunk against the NumPy transcriptions of tests/optim_rules.py,
+hand-computed first steps, float32, convergence and validation."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import functools
 import numpy as np
 import optim_rules as rules
 import pytest
-from test_optim import quadratic_steps, rosenbrock
+from test_optim import distance_to_rosenbrock_minimum, quadratic_steps, without_reference
 
 from tinygrad_opt import Value, optim
 from tinygrad_opt.optim.optimizer import CHUNK
@@ -36,8 +37,9 @@ IDS = [f"{cls.__name__}-{i}" for i, (cls, _, _) in enumerate(CASES)]
 
 
 @pytest.mark.parametrize("scalar", [False, True], ids=["tensor", "scalars"])
-@pytest.mark.parametrize(("cls", "rule", "hyper"), CASES, ids=IDS)
-def test_matches_published_rule(cls, rule, hyper, scalar):
+@pytest.mark.parametrize(("cls", "rule", "hyper"), without_reference(CASES, IDS)[0],
+                         ids=without_reference(CASES, IDS)[1])
+def test_without_bias_correction_matches_its_rule(cls, rule, hyper, scalar):
     got = rules.run_engine(lambda ps: cls(ps, **hyper), rules.X0, 25, scalar)
     if cls is optim.LAMB and scalar:
         rule = functools.partial(rule, per_element=True)  # each scalar is its own "layer"
@@ -102,23 +104,35 @@ def test_float32_stays_float32(cls):
     assert all(b.dtype == np.float32 for name, b in opt.state[p].items() if name != "mu_product")
 
 
-@pytest.mark.parametrize(("cls", "hyper", "steps"), [
-    (optim.Adagrad, dict(lr=0.3), 1000),
-    (optim.NAdam, dict(lr=0.05), 500),
-    (optim.RAdam, dict(lr=5e-3), 1000),  # larger lr: its first, unadapted steps blow up
-    (optim.Lion, dict(lr=0.01), 500),
-    (optim.LAMB, dict(lr=0.05), 500),
-], ids=lambda v: getattr(v, "__name__", ""))
-def test_reduces_rosenbrock_from_minus_one_and_a_half_two(cls, hyper, steps):
-    x, y = Value(-1.5), Value(2.0)
-    start = rosenbrock(x, y).data
-    opt = cls([x, y], **hyper)
-    for _ in range(steps):
+# Measured distances (in the comments) with 2-3x headroom in the bound.
+@pytest.mark.parametrize(("cls", "hyper", "steps", "bound"), [
+    # Adagrad's steps shrink like 1/sqrt(t): it crawls along the valley
+    (optim.Adagrad, dict(lr=2.0), 5000, 0.2),  # 0.11
+    (optim.NAdam, dict(lr=1e-2), 3000, 3e-2),  # 1.1e-2
+    # its first steps are plain momentum SGD (lr 2e-2 already diverges); beta2=0.99 rectifies sooner
+    (optim.RAdam, dict(lr=1e-2, betas=(0.9, 0.99)), 3000, 1.5e-3),  # 5.4e-4
+    # every coordinate moves by exactly lr, so only a decaying lr settles (constant 1e-2: 0.15)
+    (optim.Lion, dict(lr=optim.schedules.exponential(1e-2, 0.998)), 3000, 3e-4),  # 8.2e-5
+], ids=["Adagrad", "NAdam", "RAdam", "Lion"])
+def test_reaches_the_rosenbrock_minimum_from_minus_one_and_a_half_two(cls, hyper, steps, bound):
+    assert distance_to_rosenbrock_minimum(cls, hyper, steps) < bound
+
+
+def test_lamb_solves_a_least_squares_problem_with_a_matrix_weight():
+    """LAMB is meant for layers: its trust ratio ||W|| / ||r|| scales each tensor's step. (On
+    two scalars each "layer" is one number, and it collapses them towards 0.) Measured: the
+    relative distance to the least-squares solution after 500 steps is 7.3e-5."""
+    rng = np.random.default_rng(5)
+    X, W_true = rng.normal(size=(64, 8)), rng.normal(size=(8, 4))
+    Y = X @ W_true + 0.1 * rng.normal(size=(64, 4))
+    W_best = np.linalg.lstsq(X, Y, rcond=None)[0]
+    W = Value(0.1 * rng.normal(size=(8, 4)))
+    opt = optim.LAMB([W], lr=optim.schedules.cosine(0.05, 500))
+    for _ in range(500):
         opt.zero_grad()
-        rosenbrock(x, y).backward()
+        ((Value(X) @ W - Y) ** 2).mean().backward()
         opt.step()
-    final = rosenbrock(x, y).data
-    assert final < 0.25 * start, (start, final, x.data, y.data)
+    assert np.linalg.norm(W.data - W_best) < 2e-4 * np.linalg.norm(W_best)
 
 
 @pytest.mark.parametrize(("make", "message"), [

@@ -1,12 +1,14 @@
-"""Muon and L-BFGS: against NumPy transcriptions of their published rules
-(tests/optim_rules.py), the strong Wolfe conditions, Rosenbrock, state dicts."""
+"""Muon and L-BFGS beyond the golden trajectories of tests/test_golden.py: what the
+fixtures do not cover (wide matrices, ns_steps, a schedule as lr, the two-loop recursion
+against the explicit BFGS matrix) against the NumPy transcriptions of tests/optim_rules.py;
+the strong Wolfe conditions, convergence, state dicts and validation."""
 
 from __future__ import annotations
 
 import numpy as np
 import optim_rules as rules
 import pytest
-from test_optim import rosenbrock
+from test_optim import distance_to_rosenbrock_minimum, rosenbrock
 
 from tinygrad_opt import Value, optim
 from tinygrad_opt.optim.muon import newton_schulz
@@ -27,12 +29,11 @@ def test_newton_schulz_pushes_singular_values_towards_one_keeping_the_directions
     assert cosine > 0.95
 
 
+# The golden fixtures cover the defaults, plain momentum and "match_rms_adamw" with 5 steps.
 @pytest.mark.parametrize("hyper", [
-    dict(lr=0.05),
-    dict(lr=0.05, nesterov=False, momentum=0.8, weight_decay=0.0),
     dict(lr=0.05, adjust_lr_fn="match_rms_adamw", ns_steps=3),
     dict(lr=lambda step: 0.05 / (1 + step)),
-], ids=["default", "plain-momentum", "match-rms", "schedule"])
+], ids=["match-rms-3-steps", "schedule"])
 def test_muon_matches_its_rule_on_matrices_and_adamw_on_the_rest(hyper):
     rng = np.random.default_rng(3)
     W0, target = rng.normal(size=(5, 3)), rng.normal(size=(5, 3))
@@ -56,32 +57,26 @@ def test_muon_matches_its_rule_on_matrices_and_adamw_on_the_rest(hyper):
     assert gain.data == pytest.approx(want_gain[0], rel=1e-12)
 
 
-def test_muon_reduces_a_matrix_regression_and_keeps_float32():
+def test_muon_solves_a_matrix_regression_and_keeps_float32():
+    """Measured: W within 7.9e-6 (relative) of the true weights after 300 steps in float32."""
     rng = np.random.default_rng(4)
     X, W_true = rng.normal(size=(32, 8)), rng.normal(size=(8, 4))
     Y = X @ W_true
     W = Value(np.zeros((8, 4), dtype=np.float32))
-    opt = optim.Muon([W], lr=optim.schedules.cosine(0.1, 60), weight_decay=0.0)
-    losses = []
-    for _ in range(60):
+    opt = optim.Muon([W], lr=optim.schedules.cosine(0.1, 300), weight_decay=0.0)
+    for _ in range(300):
         opt.zero_grad()
-        loss = ((X.astype(np.float32) @ W - Y.astype(np.float32)) ** 2).mean()
-        loss.backward()
+        ((X.astype(np.float32) @ W - Y.astype(np.float32)) ** 2).mean().backward()
         opt.step()
-        losses.append(float(loss.data))
-    assert losses[-1] < 0.05 * losses[0]
+    assert np.linalg.norm(W.data - W_true) < 3e-5 * np.linalg.norm(W_true)
     assert W.data.dtype == np.float32 and opt.state[W]["momentum_buffer"].dtype == np.float32
 
 
 def test_muon_on_rosenbrock_uses_adamw_for_its_two_scalars():
-    x, y = Value(-1.5), Value(2.0)
-    opt = optim.Muon([x, y], adamw_lr=0.05, adamw_weight_decay=0.0)
-    start = rosenbrock(x, y).data
-    for _ in range(500):
-        opt.zero_grad()
-        rosenbrock(x, y).backward()
-        opt.step()
-    assert rosenbrock(x, y).data < 0.1 * start
+    """Scalars go to AdamW: measured distance to (1, 1) after 3000 steps 1.3e-5."""
+    distance = distance_to_rosenbrock_minimum(optim.Muon, dict(adamw_lr=0.02, adamw_weight_decay=0.0), 3000)
+    assert distance < 5e-5
+    assert distance == distance_to_rosenbrock_minimum(optim.AdamW, dict(lr=0.02, weight_decay=0.0), 3000)
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
@@ -169,12 +164,14 @@ def test_lbfgs_strong_wolfe_steps_satisfy_the_conditions_and_solve_rosenbrock():
     assert rosenbrock(x, y).data < 1e-8
 
 
-@pytest.mark.parametrize("line_search_fn", [None, "strong_wolfe"])
-def test_lbfgs_reduces_rosenbrock_from_minus_one_and_a_half_two(line_search_fn):
+@pytest.mark.parametrize(("line_search_fn", "bound"), [(None, 3e-5), ("strong_wolfe", 1e-5)])
+def test_lbfgs_reaches_the_rosenbrock_minimum_from_minus_one_and_a_half_two(line_search_fn, bound):
+    """Five calls of up to 20 iterations; measured distances to (1, 1): 9.5e-6 with the fixed
+    step, 3.3e-6 with strong Wolfe."""
     x, y = Value(-1.5), Value(2.0)
     opt = optim.LBFGS([x, y], line_search_fn=line_search_fn)
     lbfgs_run(None, opt, lambda: rosenbrock(x, y), 5)
-    assert rosenbrock(x, y).data < 0.1 * 12.5
+    assert np.hypot(x.data - 1, y.data - 1) < bound
 
 
 def test_lbfgs_state_dict_resume_equals_the_uninterrupted_run():

@@ -29,22 +29,11 @@ def test_ravine_is_the_post_code_and_its_printout_is_not():
         np.testing.assert_allclose(results[name].points, expected, rtol=1e-10, atol=1e-12)
     # SGD: y shrinks by exactly 1 - 2 lr = 0.98 a step, so y_5 = 8 * 0.98**5 = 7.2314, not the printed 7.2384.
     assert results["SGD"].points[5, 1] == pytest.approx(8 * 0.98**5, rel=1e-12)
-    assert post.POST_RAVINE["SGD"][5][0][1] != pytest.approx(8 * 0.98**5, abs=1e-3)
     # and x is exactly 0 after one step (1 - 100 lr = 0): no sign flips are possible.
     assert np.all(results["SGD"].points[1:, 0] == 0.0)
     # Momentum overshoots: y goes negative, the loss at step 25 is far above the printed 0.1048.
     assert results["Momentum"].points[:26, 1].min() < -2
     assert results["Momentum"].losses[25] > 10 * post.POST_RAVINE["Momentum"][25][1]
-
-
-def test_momentum_cannot_decay_faster_than_sqrt_beta():
-    # The heavy ball on a quadratic: each direction's two modes multiply to beta, so the
-    # slower one shrinks by at least sqrt(0.9) a step; the printed curve would need ~0.88.
-    for curvature in (100.0, 2.0):  # the ravine's two directions
-        roots = np.roots([1.0, -(1 + 0.9 - 0.01 * curvature), 0.9])
-        assert max(abs(roots)) >= np.sqrt(0.9) - 1e-12
-    printed_rate = (0.3237 / 8.0) ** (1 / 25)
-    assert printed_rate < np.sqrt(0.9) - 0.05
 
 
 def test_showdown_is_the_post_code_and_nobody_reaches_the_minimum():
@@ -55,7 +44,6 @@ def test_showdown_is_the_post_code_and_nobody_reaches_the_minimum():
         x, y = results[name].final_point
         assert x < 0  # all four ran into the valley on the left, away from (3, 0.5)
         assert results[name].final_loss > 0.5
-    assert post.POST_SHOWDOWN["Adam"][0] < 1e-5  # the post's claim, which the code does not produce
 
 
 def test_tuned_race_takes_each_racers_best_rate():

@@ -1,0 +1,38 @@
+"""Suite-wide rules: under CI=true a skipped test is a failure.
+
+A skip means a piece the suite needs is missing on this machine (Chromium, Playwright,
+Graphviz's `dot`, an optional package). Locally the skip is listed with its reason (`-rs`
+in setup.cfg); in continuous integration nothing may go untested silently, so the skip is
+reported as a failure that names the missing piece.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+
+def skips_are_failures() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> None:
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and skips_are_failures():
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI=true, which allows no skips: {reason}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> None:
+    """The same for a whole module skipped while it is collected (`pytest.importorskip`)."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and skips_are_failures():
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI=true, which allows no skips: {reason}"
