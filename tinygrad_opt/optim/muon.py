@@ -97,7 +97,7 @@ class Muon(Optimizer):
         if group["adjust_lr_fn"] not in (None, "original", "match_rms_adamw"):
             raise ValueError(f"Invalid adjust_lr_fn: {group['adjust_lr_fn']!r} "
                              "(expected None, 'original' or 'match_rms_adamw')")
-        group["adamw_lr"] = check_lr(group["adamw_lr"])
+        group["adamw_lr"] = check_lr(group["adamw_lr"], "adamw_lr")
         group["adamw_betas"] = check_betas(group["adamw_betas"])
         group["adamw_eps"] = check_number("adamw_eps", group["adamw_eps"])
         group["adamw_weight_decay"] = check_number("adamw_weight_decay", group["adamw_weight_decay"])

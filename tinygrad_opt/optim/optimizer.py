@@ -67,9 +67,9 @@ def check_betas(betas: Any) -> tuple[float, float]:
             check_number("beta2 (betas[1])", betas[1], 0.0, 1.0))
 
 
-def check_lr(lr: Any) -> float | Schedule:
+def check_lr(lr: Any, name: str = "learning rate (lr)") -> float | Schedule:
     """A learning rate is a finite number >= 0 or a schedule: a function of the step count."""
-    return lr if callable(lr) else check_number("learning rate (lr)", lr)
+    return lr if callable(lr) else check_number(name, lr)
 
 
 def check_flag(name: str, value: Any) -> bool:
@@ -249,12 +249,12 @@ class Optimizer:
             if type(p.data) is float:
                 scalars.append(p)
             else:
-                if not (isinstance(p.grad, np.ndarray) and p.grad.shape == p.data.shape):
+                if not self._grad_fits(p):
                     self._bad_grad(number, group, p)
                 tensors.append(p)
         if not (scalars and self.batch_scalars):
             for p in scalars:
-                if not _is_scalar_grad(p.grad):
+                if not self._grad_fits(p):
                     self._bad_grad(number, group, p)
             return None, scalars, tensors
         batch = self._scalar_batch(number, scalars)
@@ -268,7 +268,14 @@ class Optimizer:
         return batch, [], tensors
 
     @staticmethod
-    def _bad_grad(number: int, group: dict[str, Any], p: Value) -> None:
+    def _grad_fits(p: Value) -> bool:
+        """Whether `p.grad` is a gradient of `p`: one number for a scalar, an array of p's shape."""
+        if type(p.data) is float:
+            return _is_scalar_grad(p.grad)
+        return isinstance(p.grad, np.ndarray) and p.grad.shape == p.data.shape
+
+    @staticmethod
+    def _bad_grad(number: int, group: dict[str, Any], p: Value, nothing_changed: bool = True) -> None:
         position = next(i for i, q in enumerate(group["params"]) if q is p)
         label = f" {p.label!r}" if p.label else ""
         shape = np.shape(p.data)
@@ -277,8 +284,9 @@ class Optimizer:
         else:
             problem = (f"has a gradient of shape {np.shape(p.grad)} ({type(p.grad).__name__}), "
                        f"expected its own shape {shape}")
+        consequence = "; nothing was updated" if nothing_changed else ""
         raise ValueError(f"parameter{label} at position {position} of group {number} (shape {shape}) "
-                         f"{problem}; nothing was updated")
+                         f"{problem}{consequence}")
 
     def _init_state(self, theta: np.ndarray, group: dict[str, Any]) -> dict[str, np.ndarray]:
         """The named state buffers of a parameter with data `theta` (zeros unless said otherwise)."""
