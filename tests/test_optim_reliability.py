@@ -363,3 +363,32 @@ def test_lbfgs_refuses_a_corrupt_state_dict_and_changes_nothing(corrupt):
     with pytest.raises((ValueError, TypeError), match=corrupt):
         opt.load_state_dict(saved)
     assert_same(snapshot(opt, params), before)
+
+
+def test_a_muon_adamw_schedule_returning_nan_raises_before_anything_changes():
+    params = make_params()
+    opt = optim.Muon(params, lr=0.02, adamw_lr=lambda step: math.nan)
+    set_grads(params)
+    before = snapshot(opt, params)
+    with pytest.raises(ValueError, match="schedule returned nan"):
+        opt.step()
+    assert_same(snapshot(opt, params), before)
+
+
+@pytest.mark.parametrize("spoil", ["integer data", "read-only data", "complex gradient"])
+def test_a_parameter_that_cannot_be_updated_in_place_is_refused_before_anything_changes(spoil):
+    params = make_params()
+    opt = optim.Adam(params, lr=0.1)
+    run(opt, params, 1)
+    set_grads(params)
+    if spoil == "integer data":
+        params[3].data = np.arange(5)
+        params[3].grad = np.ones(5)
+    elif spoil == "read-only data":
+        params[3].data.flags.writeable = False
+    else:
+        params[3].grad = params[3].grad + 1j
+    before = snapshot(opt, params)
+    with pytest.raises(ValueError, match=r"position 3 of group 0.*nothing was updated"):
+        opt.step()
+    assert_same(snapshot(opt, params), before)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -101,6 +101,12 @@ class Muon(Optimizer):
         group["adamw_betas"] = check_betas(group["adamw_betas"])
         group["adamw_eps"] = check_number("adamw_eps", group["adamw_eps"])
         group["adamw_weight_decay"] = check_number("adamw_weight_decay", group["adamw_weight_decay"])
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """As `Optimizer.step`; a schedule given as `adamw_lr` is checked before anything changes."""
+        for group in self.param_groups:
+            self._lr_at({"lr": group["adamw_lr"], "step": group["step"]})
+        return super().step(closure)
 
     def _init_state(self, theta: np.ndarray, group: dict[str, Any]) -> dict[str, np.ndarray]:
         if theta.ndim == 2:

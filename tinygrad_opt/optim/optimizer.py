@@ -249,6 +249,12 @@ class Optimizer:
             if type(p.data) is float:
                 scalars.append(p)
             else:
+                if p.data.dtype.kind != "f" or not p.data.flags.writeable:
+                    position = next(i for i, q in enumerate(group["params"]) if q is p)
+                    raise ValueError(f"parameter at position {position} of group {number} holds a "
+                                     f"{'read-only ' if not p.data.flags.writeable else ''}array of "
+                                     f"dtype {p.data.dtype}: an optimizer updates writeable floating-point "
+                                     "arrays in place; nothing was updated")
                 if not self._grad_fits(p):
                     self._bad_grad(number, group, p)
                 tensors.append(p)
@@ -272,7 +278,8 @@ class Optimizer:
         """Whether `p.grad` is a gradient of `p`: one number for a scalar, an array of p's shape."""
         if type(p.data) is float:
             return _is_scalar_grad(p.grad)
-        return isinstance(p.grad, np.ndarray) and p.grad.shape == p.data.shape
+        grad = p.grad
+        return isinstance(grad, np.ndarray) and grad.shape == p.data.shape and grad.dtype.kind in "fiu"
 
     @staticmethod
     def _bad_grad(number: int, group: dict[str, Any], p: Value, nothing_changed: bool = True) -> None:
@@ -282,8 +289,9 @@ class Optimizer:
         if p.grad is None:
             problem = "has no gradient (grad is None): call backward() on a loss that depends on it"
         else:
-            problem = (f"has a gradient of shape {np.shape(p.grad)} ({type(p.grad).__name__}), "
-                       f"expected its own shape {shape}")
+            dtype = f" {p.grad.dtype}" if isinstance(p.grad, np.ndarray) else ""
+            problem = (f"has a gradient of shape {np.shape(p.grad)} ({type(p.grad).__name__}{dtype}), "
+                       f"expected real numbers of its own shape {shape}")
         consequence = "; nothing was updated" if nothing_changed else ""
         raise ValueError(f"parameter{label} at position {position} of group {number} (shape {shape}) "
                          f"{problem}{consequence}")

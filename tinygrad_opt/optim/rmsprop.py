@@ -78,7 +78,7 @@ class RMSProp(Optimizer):
                 b[:] = mu * b + g / s
                 theta -= lr * b
             else:
-                theta -= lr * g / s
+                theta -= lr * (g / s)
 
 
 RMSprop = RMSProp  # PyTorch's spelling
