@@ -1,6 +1,7 @@
 """How fast is one optimizer step on a large parameter, beside PyTorch's three paths and the memory bound?
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/bench_optim.py [--size 10000000] [--rounds 15]
+                                                           [--chunk-bytes 65536]
 
 One float32 parameter of `size` elements with a random gradient. Each round takes
 one step with every contender, in turn, so the machine's noise falls on all of
@@ -22,7 +23,8 @@ contender runs on one thread) and on the clock. The contenders:
 
 Both sides use one thread: NumPy's ufuncs run on one core, `OPENBLAS_NUM_THREADS=1`
 is set before NumPy loads, and `torch.set_num_threads(1)`. The script also reports,
-with tracemalloc, the most memory one of our steps allocates.
+with tracemalloc, the most memory one of our steps allocates, and the page faults
+it takes (a sign that freed temporaries went back to the system).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before NumPy is imported
 
 import argparse  # noqa: E402
+import resource  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -47,6 +50,7 @@ try:
 except ImportError:  # run from a checkout by a Python where the project is not installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from tinygrad_opt import Value, optim
+from tinygrad_opt.optim import optimizer  # noqa: E402
 
 Step = Callable[[], Any]
 
@@ -104,6 +108,16 @@ def allocated_during_step(step: Step) -> int:
     return peak
 
 
+def page_faults_per_step(step: Step, steps: int = 3) -> float:
+    """Minor page faults per step (after a warm-up step): memory the step had to get
+    from the system again."""
+    step()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(steps):
+        step()
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / steps
+
+
 def median_times(steps: dict[str, Step], rounds: int) -> tuple[dict[str, float], dict[str, float]]:
     """Median seconds per call of each step, on the clock and in CPU time (this process's:
     on a machine others share, the CPU time is the steadier of the two), the steps taken
@@ -126,8 +140,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=10_000_000)
     parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--chunk-bytes", type=int, default=optimizer.CHUNK_BYTES,
+                        help="bytes of each array in one piece of optim.optimizer.chunks")
     args = parser.parse_args()
     size, rounds = args.size, args.rounds
+    optimizer.CHUNK_BYTES = args.chunk_bytes
     torch = load_torch()
     rng = np.random.default_rng(0)
     theta = rng.standard_normal(size, dtype=np.float32)
@@ -141,7 +158,8 @@ def main() -> None:
     paths = {"default (for-loop)": {}, "foreach=True": {"foreach": True}, "fused=True": {"fused": True}}
     kernels = bandwidth_kernels(size)
     torch_name = f"PyTorch {torch.__version__}" if torch is not None else "PyTorch"
-    print(f"{size:,} float32 elements; median of {rounds} interleaved rounds; one thread; "
+    print(f"{size:,} float32 elements; pieces of {optimizer.CHUNK_BYTES:,} bytes; "
+          f"median of {rounds} interleaved rounds; one thread; "
           f"NumPy {np.__version__}; " + (torch_name if torch is not None else
                                          "torch is NOT installed in this Python: its rows are missing"))
     for name, bytes_per_element, ours, theirs in cases:
@@ -162,8 +180,10 @@ def main() -> None:
         bound = bytes_per_element * size / bandwidth
         ours = cpu["tinygrad_opt"]
         peak = allocated_during_step(steps["tinygrad_opt"])
+        faults = page_faults_per_step(steps["tinygrad_opt"])
         print(f"\n{name}: bandwidth {bandwidth / 1e9:.1f} GB/s (fastest kernel, CPU time); "
-              f"our step allocates at most {peak / 1e3:.0f} kB (the parameter is {4 * size / 1e6:.0f} MB)\n")
+              f"our step allocates at most {peak / 1e3:.0f} kB (the parameter is {4 * size / 1e6:.0f} MB) "
+              f"and takes {faults:,.0f} page faults\n")
         print("| contender | CPU ms per step | time / ours | wall-clock ms |")
         print("|---|---|---|---|")
         print(f"| tinygrad_opt `optim.{name.split()[0]}` | {ours * 1e3:.1f} | 1.00 "
