@@ -48,7 +48,8 @@ def run(opt: optim.Optimizer, params: list[Value], steps: int) -> None:
 def snapshot(opt: optim.Optimizer, params: list[Value]) -> tuple:
     state = {id(p): {name: np.copy(buffer) for name, buffer in s.items()} for p, s in opt.state.items()}
     groups = [{k: v for k, v in g.items() if k != "params"} for g in opt.param_groups]
-    return [copy.deepcopy(p.data) for p in params], state, copy.deepcopy(groups), getattr(opt, "memory", None)
+    memory = copy.deepcopy(getattr(opt, "memory", None))  # LBFGS's history
+    return [copy.deepcopy(p.data) for p in params], state, copy.deepcopy(groups), memory
 
 
 def assert_same(a: object, b: object) -> None:
