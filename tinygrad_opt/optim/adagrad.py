@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_opt.optim.optimizer import Optimizer, check_lr, check_number
+from tinygrad_opt.optim.optimizer import Optimizer, check_lr, check_number, chunks
 
 
 class Adagrad(Optimizer):
@@ -53,12 +53,9 @@ class Adagrad(Optimizer):
                 group: dict[str, Any], lr: float) -> None:
         eps, weight_decay = group["eps"], group["weight_decay"]
         lr_t = lr / (1 + (group["step"] - 1) * group["lr_decay"])
-        for theta_, g, sum_sq, g_decayed, denom in self.chunks(theta, grad, state["sum"], scratch=2):
+        pieces = chunks(theta, grad, state["sum"])  # in cache-sized pieces
+        for theta, g, G in pieces:
             if weight_decay:
-                g = np.add(g, np.multiply(theta_, weight_decay, out=g_decayed), out=g_decayed)
-            sum_sq += np.multiply(g, g, out=denom)  # G = G + g^2
-            np.sqrt(sum_sq, out=denom)
-            denom += eps
-            np.divide(g, denom, out=denom)
-            denom *= lr_t
-            theta_ -= denom
+                g = g + weight_decay * theta
+            G += g**2
+            theta -= lr_t * g / (np.sqrt(G) + eps)

@@ -1,14 +1,52 @@
-"""Adam and AdamW: momentum and RMSProp combined, with bias correction."""
+"""Adam and AdamW: momentum and RMSProp combined, with bias correction.
+
+`update_moments` (Adam's two running averages) is shared by NAdam, RAdam and LAMB;
+`adam_update` (one whole Adam step) by AdamW and Muon.
+"""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
-from tinygrad_opt.optim.optimizer import Optimizer, check_betas, check_lr, check_number
+from tinygrad_opt.optim.optimizer import Optimizer, check_betas, check_flag, check_lr, check_number, chunks
+
+
+def update_moments(m: np.ndarray, v: np.ndarray, g: np.ndarray, beta1: float, beta2: float) -> None:
+    """Adam's first and second moments, updated in place:
+
+        m_t <- beta1 * m_{t-1} + (1 - beta1) * g_t
+        v_t <- beta2 * v_{t-1} + (1 - beta2) * g_t^2
+    """
+    m[:] = beta1 * m + (1 - beta1) * g
+    v[:] = beta2 * v + (1 - beta2) * g**2
+
+
+def adam_update(theta: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray], *, t: int, lr: float,
+                betas: tuple[float, float], eps: float, weight_decay: float = 0.0, amsgrad: bool = False,
+                bias_correction: bool = True) -> None:
+    """One Adam step of `theta` in place, the equations of `Adam` (`weight_decay` is its L2 term).
+
+    `state` holds `exp_avg` (m), `exp_avg_sq` (v) and, with amsgrad, `max_exp_avg_sq`
+    (vmax); `t` is the 1-based number of this update.
+    """
+    beta1, beta2 = betas
+    bias_correction1 = 1 - beta1**t if bias_correction else 1.0
+    bias_correction2 = 1 - beta2**t if bias_correction else 1.0
+    v_max_all = state["max_exp_avg_sq"] if amsgrad else None
+    pieces = chunks(theta, grad, state["exp_avg"], state["exp_avg_sq"], v_max_all)  # in cache-sized pieces
+    for theta, g, m, v, v_max in pieces:
+        if weight_decay:
+            g = g + weight_decay * theta  # L2, coupled: it passes through m and v
+        update_moments(m, v, g, beta1, beta2)
+        if amsgrad:
+            v_max[:] = np.maximum(v_max, v)
+            v = v_max
+        m_hat = m / bias_correction1
+        v_hat = v / bias_correction2
+        theta -= lr * m_hat / (np.sqrt(v_hat) + eps)
 
 
 class Adam(Optimizer):
@@ -56,6 +94,8 @@ class Adam(Optimizer):
         group["betas"] = check_betas(group["betas"])
         group["eps"] = check_number("epsilon (eps)", group["eps"])
         group["weight_decay"] = check_number("weight_decay", group["weight_decay"])
+        group["amsgrad"] = check_flag("amsgrad", group["amsgrad"])
+        group["bias_correction"] = check_flag("bias_correction", group["bias_correction"])
 
     def _init_state(self, theta: np.ndarray, group: dict[str, Any]) -> dict[str, np.ndarray]:
         state = {"exp_avg": np.zeros_like(theta), "exp_avg_sq": np.zeros_like(theta)}
@@ -65,41 +105,9 @@ class Adam(Optimizer):
 
     def _update(self, theta: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray],
                 group: dict[str, Any], lr: float) -> None:
-        self._adam_step(theta, grad, state, group, lr, group["weight_decay"])
-
-    def _adam_step(self, theta: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray],
-                   group: dict[str, Any], lr: float, l2: float) -> None:
-        """One Adam update of `theta` in place, with `l2` * theta added to the gradient."""
-        (beta1, beta2), eps, t = group["betas"], group["eps"], group["step"]
-        if group["bias_correction"]:
-            bias_correction1, bias_correction2 = 1 - beta1**t, 1 - beta2**t
-        else:
-            bias_correction1 = bias_correction2 = 1.0
-        step_size = lr / bias_correction1  # lr * m_hat = step_size * m
-        inv_sqrt_bc2 = 1 / math.sqrt(bias_correction2)  # sqrt(v_hat) = sqrt(v) * inv_sqrt_bc2
-        amsgrad = group["amsgrad"]
-        arrays = [theta, grad, state["exp_avg"], state["exp_avg_sq"]]
-        if amsgrad:
-            arrays.append(state["max_exp_avg_sq"])
-        for pieces in self.chunks(*arrays, scratch=2):
-            theta_, g, m, v = pieces[:4]
-            g_decayed, denom = pieces[-2:]
-            if l2:
-                g = np.add(g, np.multiply(theta_, l2, out=g_decayed), out=g_decayed)
-            m *= beta1
-            m += np.multiply(g, 1 - beta1, out=denom)  # m = beta1 m + (1 - beta1) g
-            v *= beta2
-            np.multiply(g, g, out=denom)
-            denom *= 1 - beta2
-            v += denom  # v = beta2 v + (1 - beta2) g^2
-            if amsgrad:
-                v = np.maximum(pieces[4], v, out=pieces[4])  # vmax = max(vmax, v)
-            np.sqrt(v, out=denom)
-            denom *= inv_sqrt_bc2
-            denom += eps  # sqrt(v_hat) + eps
-            np.divide(m, denom, out=denom)
-            denom *= step_size
-            theta_ -= denom  # theta -= lr m_hat / (sqrt(v_hat) + eps)
+        adam_update(theta, grad, state, t=group["step"], lr=lr, betas=group["betas"], eps=group["eps"],
+                    weight_decay=group["weight_decay"], amsgrad=group["amsgrad"],
+                    bias_correction=group["bias_correction"])
 
 
 class AdamW(Adam):
@@ -134,5 +142,6 @@ class AdamW(Adam):
     def _update(self, theta: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray],
                 group: dict[str, Any], lr: float) -> None:
         if group["weight_decay"]:
-            theta *= 1 - lr * group["weight_decay"]  # decoupled: theta <- theta (1 - lr lambda)
-        self._adam_step(theta, grad, state, group, lr, l2=0.0)
+            theta *= 1 - lr * group["weight_decay"]  # decoupled: theta <- theta (1 - lr lambda), first
+        adam_update(theta, grad, state, t=group["step"], lr=lr, betas=group["betas"], eps=group["eps"],
+                    amsgrad=group["amsgrad"], bias_correction=group["bias_correction"])

@@ -35,8 +35,8 @@ def clip_grad_norm(params: Value | Iterable[Value], max_norm: float, norm_type: 
     into every gradient.
     """
     params = _as_list(params)
-    max_norm = check_number("max_norm", max_norm)
-    norm_type = check_number("norm_type", norm_type, 0.0)
+    max_norm = check_number("max_norm", max_norm, finite=False)  # inf: never clip
+    norm_type = check_number("norm_type", norm_type, 0.0, finite=False)  # inf: the largest |g|
     if norm_type == 0:
         raise ValueError("Invalid norm_type: 0.0 (expected > 0, or math.inf)")
     grads = [np.asarray(p.grad) for p in params]

@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_opt.optim.optimizer import Optimizer, check_betas, check_lr, check_number
+from tinygrad_opt.optim.adam import update_moments
+from tinygrad_opt.optim.optimizer import Optimizer, check_betas, check_flag, check_lr, check_number, chunks
 
 
 class LAMB(Optimizer):
@@ -50,45 +51,34 @@ class LAMB(Optimizer):
         group["betas"] = check_betas(group["betas"])
         group["eps"] = check_number("epsilon (eps)", group["eps"])
         group["weight_decay"] = check_number("weight_decay", group["weight_decay"])
+        group["bias_correction"] = check_flag("bias_correction", group["bias_correction"])
 
     def _init_state(self, theta: np.ndarray, group: dict[str, Any]) -> dict[str, np.ndarray]:
         return {"exp_avg": np.zeros_like(theta), "exp_avg_sq": np.zeros_like(theta)}
 
     def _update(self, theta: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray],
                 group: dict[str, Any], lr: float) -> None:
-        (beta1, beta2), t = group["betas"], group["step"]
-        bias_correction1, bias_correction2 = 1 - beta1**t, 1 - beta2**t
-        if not group["bias_correction"]:
-            bias_correction1 = bias_correction2 = 1.0
-        arrays = (theta, grad, state["exp_avg"], state["exp_avg_sq"])
-        # Pass 1: update the moments and measure ||theta|| and ||r|| piece by piece.
+        (beta1, beta2), eps, t = group["betas"], group["eps"], group["step"]
+        weight_decay = group["weight_decay"]
+        bias_correction1 = 1 - beta1**t if group["bias_correction"] else 1.0
+        bias_correction2 = 1 - beta2**t if group["bias_correction"] else 1.0
+
+        def direction(theta: np.ndarray, m: np.ndarray, v: np.ndarray) -> np.ndarray:
+            m_hat = m / bias_correction1
+            v_hat = v / bias_correction2
+            return m_hat / (np.sqrt(v_hat) + eps) + weight_decay * theta
+
+        m_all, v_all = state["exp_avg"], state["exp_avg_sq"]
+        # Pass 1: the moments, and ||theta|| and ||r|| piece by piece.
         theta_norm_sq = r_norm_sq = 0.0
-        for theta_, g, m, v, r, decay in self.chunks(*arrays, scratch=2):
-            m *= beta1
-            m += np.multiply(g, 1 - beta1, out=r)  # m = beta1 m + (1 - beta1) g
-            v *= beta2
-            np.multiply(g, g, out=r)
-            r *= 1 - beta2
-            v += r  # v = beta2 v + (1 - beta2) g^2
-            self._direction(theta_, m, v, r, decay, bias_correction1, bias_correction2, group)
-            theta_norm_sq += float(np.vdot(theta_, theta_))
+        for theta_piece, g, m, v in chunks(theta, grad, m_all, v_all):
+            update_moments(m, v, g, beta1, beta2)
+            r = direction(theta_piece, m, v)
+            theta_norm_sq += float(np.vdot(theta_piece, theta_piece))
             r_norm_sq += float(np.vdot(r, r))
         theta_norm, r_norm = math.sqrt(theta_norm_sq), math.sqrt(r_norm_sq)
         ratio = theta_norm / r_norm if theta_norm > 0 and r_norm > 0 else 1.0
-        # Pass 2: recompute r from the new moments (cheaper than keeping a parameter-sized copy).
-        for theta_, m, v, r, decay in self.chunks(theta, state["exp_avg"], state["exp_avg_sq"], scratch=2):
-            self._direction(theta_, m, v, r, decay, bias_correction1, bias_correction2, group)
-            r *= lr * ratio
-            theta_ -= r
-
-    @staticmethod
-    def _direction(theta: np.ndarray, m: np.ndarray, v: np.ndarray, r: np.ndarray, decay: np.ndarray,
-                   bias_correction1: float, bias_correction2: float, group: dict[str, Any]) -> None:
-        """r = m_hat / (sqrt(v_hat) + eps) + lambda theta, written into `r`."""
-        np.sqrt(v, out=r)
-        r *= 1 / math.sqrt(bias_correction2)
-        r += group["eps"]
-        np.divide(m, r, out=r)
-        r *= 1 / bias_correction1
-        if group["weight_decay"]:
-            r += np.multiply(theta, group["weight_decay"], out=decay)
+        # Pass 2: r again from the new moments (cheaper than keeping a parameter-sized copy).
+        pieces = chunks(theta, m_all, v_all)  # in cache-sized pieces
+        for theta, m, v in pieces:
+            theta -= lr * ratio * direction(theta, m, v)

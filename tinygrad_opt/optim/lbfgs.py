@@ -82,7 +82,11 @@ class LBFGS(Optimizer):
     def _params(self) -> list[Value]:
         return self.param_groups[0]["params"]
 
-    def _flat_grad(self) -> np.ndarray:
+    def _flat_grad(self, before_any_change: bool = False) -> np.ndarray:
+        group = self.param_groups[0]
+        for p in group["params"]:
+            if not self._grad_fits(p):
+                self._bad_grad(0, group, p, nothing_changed=before_any_change)
         return np.concatenate([np.ravel(p.grad) for p in self._params()]).astype(np.float64)
 
     def _flat_data(self) -> np.ndarray:
@@ -113,9 +117,9 @@ class LBFGS(Optimizer):
         lr = self._lr_at(group)
         first_loss = closure()
         loss = self._loss_value(first_loss)
+        g = self._flat_grad(before_any_change=True)
         evals = 1
         memory["func_evals"] += 1
-        g = self._flat_grad()
         if np.max(np.abs(g), initial=0.0) <= tolerance_grad:
             return first_loss
         d, t = memory.get("d"), memory.get("t")
@@ -249,8 +253,12 @@ class LBFGS(Optimizer):
         return saved
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        memory = state_dict.get("memory") if isinstance(state_dict, dict) else None
+        if not isinstance(memory, dict) or not {"n_iter", "func_evals", "s", "y", "rho"} <= set(memory):
+            raise ValueError("LBFGS state dict needs its 'memory' (the history of steps), with n_iter, "
+                             f"func_evals, s, y and rho; got {memory!r:.80}")
         super().load_state_dict(state_dict)
-        self.memory = copy.deepcopy(state_dict["memory"])
+        self.memory = copy.deepcopy(memory)
 
 
 def _cubic_minimum(x1: float, f1: float, g1: float, x2: float, f2: float, g2: float,

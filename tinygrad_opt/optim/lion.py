@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_opt.optim.optimizer import Optimizer, check_betas, check_lr, check_number
+from tinygrad_opt.optim.optimizer import Optimizer, check_betas, check_lr, check_number, chunks
 
 
 class Lion(Optimizer):
@@ -49,11 +49,8 @@ class Lion(Optimizer):
         (beta1, beta2), weight_decay = group["betas"], group["weight_decay"]
         if weight_decay:
             theta *= 1 - lr * weight_decay  # the lambda theta_{t-1} term, applied first
-        for theta_, g, m, c, scaled in self.chunks(theta, grad, state["exp_avg"], scratch=2):
-            np.multiply(m, beta1, out=c)
-            c += np.multiply(g, 1 - beta1, out=scaled)  # c = beta1 m + (1 - beta1) g
-            np.sign(c, out=c)
-            c *= lr
-            theta_ -= c
-            m *= beta2
-            m += np.multiply(g, 1 - beta2, out=scaled)  # m = beta2 m + (1 - beta2) g
+        pieces = chunks(theta, grad, state["exp_avg"])  # in cache-sized pieces
+        for theta, g, m in pieces:
+            c = beta1 * m + (1 - beta1) * g
+            theta -= lr * np.sign(c)
+            m[:] = beta2 * m + (1 - beta2) * g

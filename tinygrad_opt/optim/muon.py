@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 
-from tinygrad_opt.optim.adam import AdamW
-from tinygrad_opt.optim.optimizer import Optimizer, check_betas, check_lr, check_number
+from tinygrad_opt.optim.adam import adam_update
+from tinygrad_opt.optim.optimizer import Optimizer, check_betas, check_flag, check_lr, check_number
 
 NS_COEFFICIENTS = (3.4445, -4.775, 2.0315)  # Keller Jordan's quintic, also PyTorch's default
 
@@ -35,7 +35,7 @@ def newton_schulz(matrix: np.ndarray, steps: int = 5,
     return x.T if tall else x
 
 
-class Muon(AdamW):
+class Muon(Optimizer):
     r"""Muon: MomentUm Orthogonalized by Newton-Schulz, for 2-D weight matrices.
 
     For a matrix parameter, t = 1, 2, ... with B_0 = 0:
@@ -45,8 +45,9 @@ class Muon(AdamW):
         O_t     <- NewtonSchulz(U_t)                        (about U V^T for U_t = U S V^T)
         theta_t <- theta_{t-1} * (1 - lr * lambda) - lr * s * O_t,   s = sqrt(max(1, rows / cols))
 
-    Every other parameter (biases, gains, scalars) is updated by `AdamW` with
-    `adamw_lr`, `adamw_betas`, `adamw_eps`, `adamw_weight_decay`.
+    Every other parameter (biases, gains, scalars) takes an AdamW step (the shared
+    `adam.adam_update` after decoupled decay) with `adamw_lr`, `adamw_betas`,
+    `adamw_eps`, `adamw_weight_decay`.
 
     Arguments -> symbols: `lr` -> lr, `momentum` -> mu, `weight_decay` -> lambda
     (decoupled), `ns_coefficients` -> (a, b, c), `ns_steps` -> the iteration count,
@@ -77,54 +78,56 @@ class Muon(AdamW):
                         adjust_lr_fn=adjust_lr_fn,
                         adamw_lr=adamw_lr, adamw_betas=adamw_betas, adamw_eps=adamw_eps,
                         adamw_weight_decay=adamw_weight_decay)
-        Optimizer.__init__(self, params, defaults)  # not AdamW's: Muon has its own hyperparameters
+        super().__init__(params, defaults)
 
     def _validate(self, group: dict[str, Any]) -> None:
         group["lr"] = check_lr(group["lr"])
         group["weight_decay"] = check_number("weight_decay", group["weight_decay"])
         group["momentum"] = check_number("momentum", group["momentum"], 0.0, 1.0)
+        group["nesterov"] = check_flag("nesterov", group["nesterov"])
         group["eps"] = check_number("epsilon (eps)", group["eps"])
         steps = group["ns_steps"]
         if isinstance(steps, bool) or not isinstance(steps, int) or not 0 < steps < 100:
             raise ValueError(f"Invalid ns_steps: {steps!r} (expected a whole number from 1 to 99)")
-        if len(group["ns_coefficients"]) != 3:
-            raise ValueError(f"Invalid ns_coefficients: {group['ns_coefficients']!r} (expected (a, b, c))")
+        coefficients = group["ns_coefficients"]
+        if not isinstance(coefficients, (tuple, list)) or len(coefficients) != 3:
+            raise ValueError(f"Invalid ns_coefficients: {coefficients!r} (expected three numbers (a, b, c))")
+        group["ns_coefficients"] = tuple(check_number(f"ns_coefficients[{i}]", c, -math.inf)
+                                         for i, c in enumerate(coefficients))
         if group["adjust_lr_fn"] not in (None, "original", "match_rms_adamw"):
             raise ValueError(f"Invalid adjust_lr_fn: {group['adjust_lr_fn']!r} "
                              "(expected None, 'original' or 'match_rms_adamw')")
-        group["adamw_lr"] = check_lr(group["adamw_lr"])
+        group["adamw_lr"] = check_lr(group["adamw_lr"], "adamw_lr")
         group["adamw_betas"] = check_betas(group["adamw_betas"])
         group["adamw_eps"] = check_number("adamw_eps", group["adamw_eps"])
         group["adamw_weight_decay"] = check_number("adamw_weight_decay", group["adamw_weight_decay"])
 
-    @staticmethod
-    def _adamw_group(group: dict[str, Any]) -> dict[str, Any]:
-        """The AdamW hyperparameters of `group`, under AdamW's names."""
-        return {"betas": group["adamw_betas"], "eps": group["adamw_eps"],
-                "weight_decay": group["adamw_weight_decay"], "amsgrad": False, "bias_correction": True,
-                "step": group["step"]}
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """As `Optimizer.step`; a schedule given as `adamw_lr` is checked before anything changes."""
+        for group in self.param_groups:
+            self._lr_at({"lr": group["adamw_lr"], "step": group["step"]})
+        return super().step(closure)
 
     def _init_state(self, theta: np.ndarray, group: dict[str, Any]) -> dict[str, np.ndarray]:
         if theta.ndim == 2:
             return {"momentum_buffer": np.zeros_like(theta)}
-        return super()._init_state(theta, self._adamw_group(group))
+        return {"exp_avg": np.zeros_like(theta), "exp_avg_sq": np.zeros_like(theta)}  # AdamW's m and v
 
     def _update(self, theta: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray],
                 group: dict[str, Any], lr: float) -> None:
-        if theta.ndim != 2:
-            adamw_lr = group["adamw_lr"]
-            adamw_lr = adamw_lr(group["step"] - 1) if callable(adamw_lr) else adamw_lr
-            super()._update(theta, grad, state, self._adamw_group(group), adamw_lr)
+        if theta.ndim != 2:  # AdamW: decoupled decay, then Adam's step
+            adamw_lr = self._lr_at({"lr": group["adamw_lr"], "step": group["step"] - 1})
+            theta *= 1 - adamw_lr * group["adamw_weight_decay"]
+            adam_update(theta, grad, state, t=group["step"], lr=adamw_lr, betas=group["adamw_betas"],
+                        eps=group["adamw_eps"])
             return
-        mu, buffer = group["momentum"], state["momentum_buffer"]
-        buffer *= mu
-        buffer += (1 - mu) * grad  # B = mu B + (1 - mu) G
-        update = (1 - mu) * grad + mu * buffer if group["nesterov"] else buffer
-        orthogonal = newton_schulz(update, group["ns_steps"], group["ns_coefficients"], group["eps"])
+        mu, B = group["momentum"], state["momentum_buffer"]
+        B[:] = mu * B + (1 - mu) * grad
+        U = (1 - mu) * grad + mu * B if group["nesterov"] else B
+        O_t = newton_schulz(U, group["ns_steps"], group["ns_coefficients"], group["eps"])
         rows, cols = theta.shape
         if group["adjust_lr_fn"] == "match_rms_adamw":
-            scale = 0.2 * math.sqrt(max(rows, cols))
+            s = 0.2 * math.sqrt(max(rows, cols))
         else:
-            scale = math.sqrt(max(1.0, rows / cols))
-        theta *= 1 - lr * group["weight_decay"]
-        theta -= (lr * scale) * orthogonal
+            s = math.sqrt(max(1.0, rows / cols))
+        theta[:] = theta * (1 - lr * group["weight_decay"]) - lr * s * O_t

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
-from tinygrad_opt.optim.optimizer import Optimizer, check_betas, check_lr, check_number
+from tinygrad_opt.optim.adam import update_moments
+from tinygrad_opt.optim.optimizer import Optimizer, check_betas, check_flag, check_lr, check_number, chunks
 
 
 class NAdam(Optimizer):
@@ -50,6 +50,8 @@ class NAdam(Optimizer):
         group["eps"] = check_number("epsilon (eps)", group["eps"])
         group["weight_decay"] = check_number("weight_decay", group["weight_decay"])
         group["momentum_decay"] = check_number("momentum_decay", group["momentum_decay"])
+        group["decoupled_weight_decay"] = check_flag("decoupled_weight_decay",
+                                                     group["decoupled_weight_decay"])
 
     def _init_state(self, theta: np.ndarray, group: dict[str, Any]) -> dict[str, np.ndarray]:
         return {"exp_avg": np.zeros_like(theta), "exp_avg_sq": np.zeros_like(theta),
@@ -58,31 +60,21 @@ class NAdam(Optimizer):
     def _update(self, theta: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray],
                 group: dict[str, Any], lr: float) -> None:
         (beta1, beta2), eps, t = group["betas"], group["eps"], group["step"]
-        weight_decay = group["weight_decay"]
-        psi = group["momentum_decay"]
+        weight_decay, psi = group["weight_decay"], group["momentum_decay"]
         mu = beta1 * (1 - 0.5 * 0.96 ** (t * psi))
         mu_next = beta1 * (1 - 0.5 * 0.96 ** ((t + 1) * psi))
-        mu_product = float(state["mu_product"]) * mu
+        mu_product = float(state["mu_product"]) * mu  # prod_{i<=t} mu_i
         state["mu_product"][...] = mu_product
-        grad_coefficient = lr * (1 - mu) / (1 - mu_product)
-        momentum_coefficient = lr * mu_next / (1 - mu_product * mu_next)
-        inv_sqrt_bc2 = 1 / math.sqrt(1 - beta2**t)
+        grad_coefficient = (1 - mu) / (1 - mu_product)
+        momentum_coefficient = mu_next / (1 - mu_product * mu_next)
+        bias_correction2 = 1 - beta2**t
         if weight_decay and group["decoupled_weight_decay"]:
             theta *= 1 - lr * weight_decay
             weight_decay = 0.0
-        arrays = (theta, grad, state["exp_avg"], state["exp_avg_sq"])
-        for theta_, g, m, v, g_decayed, denom, numerator in self.chunks(*arrays, scratch=3):
+        pieces = chunks(theta, grad, state["exp_avg"], state["exp_avg_sq"])  # in cache-sized pieces
+        for theta, g, m, v in pieces:
             if weight_decay:
-                g = np.add(g, np.multiply(theta_, weight_decay, out=g_decayed), out=g_decayed)
-            m *= beta1
-            m += np.multiply(g, 1 - beta1, out=denom)  # m = beta1 m + (1 - beta1) g
-            v *= beta2
-            np.multiply(g, g, out=denom)
-            denom *= 1 - beta2
-            v += denom  # v = beta2 v + (1 - beta2) g^2
-            np.sqrt(v, out=denom)
-            denom *= inv_sqrt_bc2
-            denom += eps  # sqrt(v_hat) + eps
-            np.multiply(g, grad_coefficient, out=numerator)
-            numerator += np.multiply(m, momentum_coefficient, out=g_decayed)  # g is no longer needed
-            theta_ -= np.divide(numerator, denom, out=numerator)
+                g = g + weight_decay * theta
+            update_moments(m, v, g, beta1, beta2)
+            v_hat = v / bias_correction2
+            theta -= lr * (grad_coefficient * g + momentum_coefficient * m) / (np.sqrt(v_hat) + eps)

@@ -1,49 +1,61 @@
 """The `Optimizer` base class: parameter groups, named per-parameter state, `step`,
 `zero_grad`, state dicts and learning-rate schedules. Each algorithm (`sgd.py`,
 `adam.py`, ...) only writes `_init_state` and `_update`: the math of one step on
-NumPy arrays.
+NumPy arrays, written as its formula.
 
-Two things make one code path serve scalars and tensors, and stay fast for both:
+Two things keep that one code path fast for scalars and for large tensors:
 
 * A scalar `Value` holds an immutable Python float, so its update cannot happen in
   place. Every NumPy call costs about a microsecond whatever its size, so instead
   of updating scalars one at a time, the scalars of a group are copied into one
   array, updated together by the same `_update` as a tensor, and written back.
-  These arrays (values, gradients, state) are made once, at the group's first
-  step. The per-parameter state is a set of 0-d views into the group's state
-  arrays, so `opt.state[p]["exp_avg"]` works for scalars too.
+  The state of each scalar stays its own: `opt.state[p]` holds 0-d views into the
+  group's state arrays, and when the group's scalars change (reordered, added,
+  removed) the arrays are made again from each parameter's own state.
 * Elementwise updates of large arrays are memory-bound. `chunks` walks them in
-  cache-sized pieces, so the handful of ufuncs of one step read each element from
-  main memory once instead of once per ufunc, and the scratch arrays they write
-  into are allocated once per optimizer, not once per step.
+  cache-sized pieces, so the handful of NumPy operations of one formula read
+  each element from main memory once instead of once per operation.
+
+A step checks every gradient (present, of its parameter's shape) before it changes
+anything, so a step that fails leaves parameters, state and step counts as they were.
 """
 
 from __future__ import annotations
 
 import copy
+import math
+import operator
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from tinygrad_opt.engine import Value
 
-Schedule = Callable[[int], float]
-CHUNK = 1 << 18  # elements per piece (1 MiB of float32): the fastest of 2^13 .. 2^24 on the benchmark
-SCRATCH_ROWS = 3  # most temporaries any update needs at once
-_ScalarBatch = tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]  # a group's scalars: theta, grad, state
+if TYPE_CHECKING:
+    from tinygrad_opt.optim.schedules import Schedule
+
+# Bytes per piece of `chunks`: the few temporaries a formula makes for a piece stay in the
+# CPU's cache and small enough that malloc reuses their memory (larger pieces were freed back
+# to the system and faulted in again at every piece, several times slower).
+CHUNK_BYTES = 1 << 16
+CHUNK = CHUNK_BYTES // 4  # elements per piece of float32 (half as many of float64)
+# a group's scalars as arrays: (the scalars, theta, grad, state)
+_ScalarBatch = tuple[tuple[Value, ...], np.ndarray, np.ndarray, dict[str, np.ndarray]]
 
 
 def check_number(name: str, value: Any, low: float = 0.0, high: float | None = None,
-                 high_inclusive: bool = False) -> float:
-    """Return `value` as a float if low <= value (< or <= high), else raise a ValueError naming it."""
+                 high_inclusive: bool = False, finite: bool = True) -> float:
+    """Return `value` as a float if it is finite (unless `finite=False`) and low <= value
+    (< or <= high); else raise a TypeError (not a number) or ValueError naming it."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
     value = float(value)
     too_high = high is not None and (value > high if high_inclusive else value >= high)
-    if not value >= low or too_high:  # `not >=` also rejects nan
+    if not value >= low or too_high or (finite and not math.isfinite(value)):  # `not >=` rejects nan
         upper = "" if high is None else f" and {'<=' if high_inclusive else '<'} {high}"
-        raise ValueError(f"Invalid {name}: {value!r} (expected >= {low}{upper})")
+        kind = "a finite number" if finite else "a number"
+        raise ValueError(f"Invalid {name}: {value!r} (expected {kind} >= {low}{upper})")
     return value
 
 
@@ -55,9 +67,52 @@ def check_betas(betas: Any) -> tuple[float, float]:
             check_number("beta2 (betas[1])", betas[1], 0.0, 1.0))
 
 
-def check_lr(lr: Any) -> float | Schedule:
-    """A learning rate is a number >= 0 or a schedule: a function of the step count."""
-    return lr if callable(lr) else check_number("learning rate (lr)", lr)
+def check_lr(lr: Any, name: str = "learning rate (lr)") -> float | Schedule:
+    """A learning rate is a finite number >= 0 or a schedule: a function of the step count."""
+    return lr if callable(lr) else check_number(name, lr)
+
+
+def check_flag(name: str, value: Any) -> bool:
+    """A switch such as `amsgrad` must be True or False (NumPy's bool too), not 1 or nan."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
+    return bool(value)
+
+
+def check_step(step: Any, where: str = "step") -> int:
+    """A group's step count: a whole number >= 0 (the updates made so far)."""
+    if isinstance(step, (bool, np.bool_)) or not isinstance(step, (int, np.integer)) or step < 0:
+        raise ValueError(f"Invalid {where}: {step!r} (expected a whole number of updates >= 0)")
+    return int(step)
+
+
+def _is_scalar_grad(grad: Any) -> bool:
+    """A scalar parameter's gradient is one number: a float, an int or a 0-d array."""
+    if isinstance(grad, (bool, np.bool_)):
+        return False
+    return isinstance(grad, (int, float, np.integer, np.floating)) or (
+        isinstance(grad, np.ndarray) and grad.shape == () and grad.dtype.kind in "iuf")
+
+
+def chunks(*arrays: np.ndarray | None) -> Iterator[tuple[Any, ...]]:
+    """Yield `arrays` (all of one shape) piece by piece, for an elementwise update.
+
+    Small arrays come back whole, large C-contiguous ones as flat views of
+    `CHUNK_BYTES` bytes each (`CHUNK` float32 elements), so a formula written once
+    works on both, and updating a piece in place updates the array. A large array
+    in another layout (a transpose, a strided slice, Fortran order) has no flat
+    view: it comes back whole. A `None` (an optional buffer this update does not
+    have) comes back as None.
+    """
+    present = [a for a in arrays if a is not None]
+    size = present[0].size
+    piece = CHUNK_BYTES // max(a.itemsize for a in present)
+    if size <= piece or not all(a.flags.c_contiguous for a in present):
+        yield arrays
+        return
+    flat = [None if a is None else a.reshape(-1) for a in arrays]  # views, since the arrays are contiguous
+    for start in range(0, size, piece):
+        yield tuple(None if f is None else f[start:start + piece] for f in flat)
 
 
 class Optimizer:
@@ -67,7 +122,9 @@ class Optimizer:
     (parameter groups) whose entries override the optimizer's defaults. Each group
     counts its updates in `group["step"]` (0 before the first), and `lr` may be a
     schedule `step -> lr`: the first update uses `schedule(0)`. `lrs` gives the
-    learning rate each group uses at its next step.
+    learning rate each group uses at its next step. `opt.state[p]` is parameter
+    `p`'s named state (`exp_avg`, `momentum_buffer`, ...): it belongs to `p`, not to
+    its place in a group.
     """
 
     batch_scalars = True  # False where an update needs each parameter on its own (LAMB, LBFGS)
@@ -77,8 +134,6 @@ class Optimizer:
         self.param_groups: list[dict[str, Any]] = []
         self.state: dict[Value, dict[str, Any]] = {}
         self._batches: list[_ScalarBatch | None] = []  # each group's scalars as arrays
-        self._scratch: dict[np.dtype, np.ndarray] = {}
-        self._scratch_views: dict[tuple[np.dtype, tuple[int, ...]], list[np.ndarray]] = {}
         params = list(params)
         if not params:
             raise ValueError("optimizer got an empty parameter list")
@@ -101,7 +156,7 @@ class Optimizer:
         if unknown:
             raise ValueError(f"unknown hyperparameter(s) {sorted(unknown)} for {type(self).__name__}")
         group = {**self.defaults, **param_group, "params": params}
-        group.setdefault("step", 0)
+        group["step"] = check_step(group.get("step", 0), f"step of group {len(self.param_groups)}")
         self._validate(group)
         self.param_groups.append(group)
         self._batches.append(None)
@@ -133,9 +188,12 @@ class Optimizer:
     def _lr_at(group: dict[str, Any]) -> float:
         lr = group["lr"]
         if callable(lr):
-            lr = lr(group["step"])
-            if not lr >= 0:
-                raise ValueError(f"the learning-rate schedule returned {lr!r} at step {group['step']}")
+            value = lr(group["step"])
+            try:
+                return check_number("learning rate", value)
+            except (TypeError, ValueError):
+                raise ValueError(f"the learning-rate schedule returned {value!r} at step {group['step']} "
+                                 "(expected a finite number >= 0)") from None
         return lr
 
     # -------------------------------------------------------------------- step
@@ -143,39 +201,100 @@ class Optimizer:
         """Set every parameter's gradient to zero (in place for tensors)."""
         for group in self.param_groups:
             for p in group["params"]:
-                if type(p.grad) is float:
+                if type(p.data) is float:
                     p.grad = 0.0
-                else:
+                elif isinstance(p.grad, np.ndarray) and p.grad.shape == p.data.shape:
                     p.grad.fill(0.0)
+                else:  # no gradient yet (None)
+                    p.grad = np.zeros_like(p.data)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter once from its `.grad`; return `closure()` if one is given.
 
         The closure (zero the gradients, compute the loss, call backward, return the
-        loss) is evaluated before the update, as in PyTorch.
+        loss) is evaluated before the update, as in PyTorch. Every gradient and
+        learning rate is checked before anything changes: a missing gradient or one
+        of the wrong shape raises and leaves the optimizer and the parameters as they were.
         """
         loss = closure() if closure is not None else None
-        for index, group in enumerate(self.param_groups):
-            lr = self._lr_at(group)
+        lrs = self.lrs
+        plans = [self._gather(number, group) for number, group in enumerate(self.param_groups)]
+        for group, lr, (batch, alone, tensors) in zip(self.param_groups, lrs, plans, strict=True):
             group["step"] += 1
-            scalars = [p for p in group["params"] if type(p.data) is float]
-            if scalars and self.batch_scalars:
-                theta, grad, state = self._scalar_batch(index, scalars)
-                for i, p in enumerate(scalars):  # item by item: for a few scalars, cheaper than np.array
-                    theta[i] = p.data
-                    grad[i] = p.grad
+            if batch is not None:
+                scalars, theta, grad, state = batch
                 self._update(theta, grad, state, group, lr)
                 for p, x in zip(scalars, theta.tolist(), strict=True):
                     p.data = x
-            elif scalars:
-                for p in scalars:
-                    theta = np.array(p.data)
-                    self._update(theta, np.array(p.grad), self._param_state(p, theta, group), group, lr)
-                    p.data = float(theta)
-            for p in group["params"]:
-                if type(p.data) is not float:
-                    self._update(p.data, p.grad, self._param_state(p, p.data, group), group, lr)
+            for p in alone:  # a scalar on its own: a one-element array with views of its state
+                theta = np.array([p.data])
+                state = self._param_state(p, np.array(p.data), group)
+                self._update(theta, np.array([float(p.grad)]), {name: buffer.reshape(1)
+                             for name, buffer in state.items()}, group, lr)
+                p.data = float(theta[0])
+            for p in tensors:
+                state = self._param_state(p, p.data, group)
+                if p.data.ndim == 0:  # a 0-d array as a one-element one, so `m[:] = ...` works
+                    state = {name: buffer.reshape(1) for name, buffer in state.items()}
+                    self._update(p.data.reshape(1), np.reshape(p.grad, 1), state, group, lr)
+                else:
+                    self._update(p.data, p.grad, state, group, lr)
         return loss
+
+    def _gather(self, number: int, group: dict[str, Any]) -> tuple[Any, list[Value], list[Value]]:
+        """Check group `number`'s gradients and sort its parameters: (the batch of scalars with
+        their values and gradients copied in, or None; scalars updated alone; tensors)."""
+        scalars, tensors = [], []
+        for p in group["params"]:
+            if type(p.data) is float:
+                scalars.append(p)
+            else:
+                if p.data.dtype.kind != "f" or not p.data.flags.writeable:
+                    position = next(i for i, q in enumerate(group["params"]) if q is p)
+                    raise ValueError(f"parameter at position {position} of group {number} holds a "
+                                     f"{'read-only ' if not p.data.flags.writeable else ''}array of "
+                                     f"dtype {p.data.dtype}: an optimizer updates writeable floating-point "
+                                     "arrays in place; nothing was updated")
+                if not self._grad_fits(p):
+                    self._bad_grad(number, group, p)
+                tensors.append(p)
+        if not (scalars and self.batch_scalars):
+            for p in scalars:
+                if not self._grad_fits(p):
+                    self._bad_grad(number, group, p)
+            return None, scalars, tensors
+        batch = self._scalar_batch(number, scalars)
+        _, theta, grad, _ = batch
+        for i, p in enumerate(scalars):  # item by item: for a few scalars, cheaper than np.array
+            g = p.grad
+            if type(g) is not float and not _is_scalar_grad(g):
+                self._bad_grad(number, group, p)
+            theta[i] = p.data
+            grad[i] = g
+        return batch, [], tensors
+
+    @staticmethod
+    def _grad_fits(p: Value) -> bool:
+        """Whether `p.grad` is a gradient of `p`: one number for a scalar, an array of p's shape."""
+        if type(p.data) is float:
+            return _is_scalar_grad(p.grad)
+        grad = p.grad
+        return isinstance(grad, np.ndarray) and grad.shape == p.data.shape and grad.dtype.kind in "fiu"
+
+    @staticmethod
+    def _bad_grad(number: int, group: dict[str, Any], p: Value, nothing_changed: bool = True) -> None:
+        position = next(i for i, q in enumerate(group["params"]) if q is p)
+        label = f" {p.label!r}" if p.label else ""
+        shape = np.shape(p.data)
+        if p.grad is None:
+            problem = "has no gradient (grad is None): call backward() on a loss that depends on it"
+        else:
+            dtype = f" {p.grad.dtype}" if isinstance(p.grad, np.ndarray) else ""
+            problem = (f"has a gradient of shape {np.shape(p.grad)} ({type(p.grad).__name__}{dtype}), "
+                       f"expected real numbers of its own shape {shape}")
+        consequence = "; nothing was updated" if nothing_changed else ""
+        raise ValueError(f"parameter{label} at position {position} of group {number} (shape {shape}) "
+                         f"{problem}{consequence}")
 
     def _init_state(self, theta: np.ndarray, group: dict[str, Any]) -> dict[str, np.ndarray]:
         """The named state buffers of a parameter with data `theta` (zeros unless said otherwise)."""
@@ -192,63 +311,32 @@ class Optimizer:
             state = self.state[p] = self._init_state(theta, group)
         return state
 
-    def _scalar_batch(self, index: int, scalars: list[Value]) -> _ScalarBatch:
-        """Arrays for group `index`'s scalars: (theta, grad, state); `self.state[p]` holds 0-d views."""
-        batch = self._batches[index]
-        if batch is None:
-            theta = np.zeros(len(scalars))
-            state = self._init_state(theta, self.param_groups[index])
-            batch = self._batches[index] = (theta, np.zeros(len(scalars)), state)
-            for i, p in enumerate(scalars):
-                loaded = self.state.get(p, {})
-                # 0-d views of each scalar's entry; a 0-d buffer (one number for all) is shared
-                self.state[p] = {name: buffer[i, ...] if buffer.ndim else buffer
-                                 for name, buffer in state.items()}
-                for name, value in loaded.items():
-                    self.state[p][name][...] = value
+    def _scalar_batch(self, number: int, scalars: list[Value]) -> _ScalarBatch:
+        """Arrays for group `number`'s scalars: (the scalars, theta, grad, state).
+
+        Made again whenever the group's scalars differ from the last step's (compared by
+        identity, in order), each filled from the parameters' own state; `self.state[p]`
+        then holds 0-d views of p's entries."""
+        batch = self._batches[number]
+        if batch is not None and len(batch[0]) == len(scalars) and all(map(operator.is_, batch[0], scalars)):
+            return batch
+        theta = np.zeros(len(scalars))
+        state = self._init_state(theta, self.param_groups[number])
+        for i, p in enumerate(scalars):
+            own = self.state.get(p, {})
+            # 0-d views of each scalar's entry; a 0-d buffer (one number for all) is shared
+            views = {name: buffer[i, ...] if buffer.ndim else buffer for name, buffer in state.items()}
+            for name, value in own.items():
+                views[name][...] = value
+            self.state[p] = views
+        batch = self._batches[number] = (tuple(scalars), theta, np.zeros(len(scalars)), state)
         return batch
-
-    # ------------------------------------------------------ chunks and scratch
-    def chunks(self, *arrays: np.ndarray, scratch: int = 1) -> Iterator[list[np.ndarray]]:
-        """Yield `arrays` (same shape) piece by piece, followed by `scratch` temporary arrays.
-
-        Small arrays come back whole, large ones as flat views of `CHUNK` elements,
-        so an elementwise update written once works on both. Updating a piece in
-        place updates the array. A large array in another layout (a transpose, a
-        strided slice, Fortran order) has no flat view: it comes back whole, with
-        scratch arrays of its shape allocated for this step.
-        """
-        dtype, size, shape = arrays[0].dtype, arrays[0].size, arrays[0].shape
-        if size <= CHUNK:
-            views = self._scratch_views.get((dtype, shape))
-            if views is None:  # made once per shape: a step on a few scalars is mostly such overhead
-                buffer = self._scratch_buffer(dtype, size)
-                views = self._scratch_views[dtype, shape] = [buffer[k, :size].reshape(shape)
-                                                             for k in range(SCRATCH_ROWS)]
-            yield [*arrays, *views[:scratch]]
-            return
-        if not all(a.flags.c_contiguous for a in arrays):
-            yield [*arrays, *(np.empty(shape, dtype) for _ in range(scratch))]
-            return
-        buffer = self._scratch_buffer(dtype, CHUNK)
-        flat = [a.reshape(-1) for a in arrays]  # views, since the arrays are contiguous
-        for start in range(0, size, CHUNK):
-            stop = min(start + CHUNK, size)
-            yield [*(f[start:stop] for f in flat), *(buffer[k, :stop - start] for k in range(scratch))]
-
-    def _scratch_buffer(self, dtype: np.dtype, size: int) -> np.ndarray:
-        """SCRATCH_ROWS rows of at least `size` elements of `dtype`; grows to at most CHUNK, once."""
-        buffer = self._scratch.get(dtype)
-        if buffer is None or buffer.shape[1] < size:
-            buffer = self._scratch[dtype] = np.empty((SCRATCH_ROWS, size), dtype)
-            # views into the old buffer stay valid; dropping them lets it be freed
-            self._scratch_views = {key: views for key, views in self._scratch_views.items()
-                                   if key[0] != dtype}
-        return buffer
 
     # --------------------------------------------------------------- state dict
     def state_dict(self) -> dict[str, Any]:
-        """A copy of the state and groups; parameters are named by their position across groups."""
+        """A copy of the state and groups; parameters are named by their position across groups.
+
+        `"optimizer"` names the class, so a dict is not loaded into another kind of optimizer."""
         index = {}
         groups = []
         for group in self.param_groups:
@@ -258,45 +346,69 @@ class Optimizer:
             groups.append({**settings, "params": ids})
         state = {index[p]: {name: np.copy(value) for name, value in s.items()}
                  for p, s in self.state.items() if p in index}
-        return {"state": state, "param_groups": groups}
+        return {"optimizer": type(self).__name__, "state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore a `state_dict()`: the run continues exactly as if it had never stopped.
 
         Hyperparameters and step counts come from the dict; a schedule given to this
         optimizer as `lr` is kept (a plain function needs nothing restored). Everything
-        is checked before anything changes: a dict that does not fit leaves the
-        optimizer as it was.
+        is checked before anything changes: a dict that does not fit (another
+        optimizer's, other groups, a step count that is not a whole number >= 0, state
+        of other names or shapes) raises and leaves the optimizer as it was.
         """
+        new_groups, new_state = self._checked_state(state_dict)
+        for group, new_group in zip(self.param_groups, new_groups, strict=True):
+            group.update(new_group)
+        self._batches = [None] * len(self.param_groups)
+        self.state = new_state
+
+    def _checked_state(self, state_dict: Any) -> tuple[list[dict[str, Any]], dict[Value, dict[str, Any]]]:
+        """The groups and state `state_dict` would give this optimizer, after checking all of it."""
+        name = type(self).__name__
+        if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= set(state_dict):
+            raise TypeError(f"{name}.load_state_dict expects the dict of a state_dict(), with 'state' and "
+                            f"'param_groups', got {type(state_dict).__name__} {state_dict!r:.80}")
+        saved_name = state_dict.get("optimizer", name)
+        if saved_name != name:
+            raise ValueError(f"state dict was saved by {saved_name!r}, cannot load it into {name}")
         saved_groups = state_dict["param_groups"]
-        if len(saved_groups) != len(self.param_groups):
-            raise ValueError(f"state dict has {len(saved_groups)} parameter groups, the optimizer has "
+        if not isinstance(saved_groups, (list, tuple)) or len(saved_groups) != len(self.param_groups):
+            count = len(saved_groups) if isinstance(saved_groups, (list, tuple)) else saved_groups
+            raise ValueError(f"state dict has {count!r} parameter groups, the optimizer has "
                              f"{len(self.param_groups)}")
         new_groups = []
         owners = []  # (group number, parameter) for each position across groups
         for number, (group, saved) in enumerate(zip(self.param_groups, saved_groups, strict=True)):
+            if not isinstance(saved, dict) or not isinstance(saved.get("params"), (list, tuple)):
+                raise ValueError(f"saved group {number} is not a dict with a 'params' list: {saved!r:.80}")
             if len(group["params"]) != len(saved["params"]):
                 raise ValueError(f"saved group {number} has {len(saved['params'])} parameters, "
                                  f"the optimizer's has {len(group['params'])}")
+            names = set(saved) - {"params", "step"}
+            if names != set(self.defaults):
+                raise ValueError(f"saved group {number} has hyperparameters {sorted(names)}, {name} has "
+                                 f"{sorted(self.defaults)}: the dict is another optimizer's")
             new_group = dict(group)
             for key, value in saved.items():
                 if key == "params" or (callable(value) and callable(group.get(key))):
                     continue  # keep this optimizer's own schedule object
                 new_group[key] = value if callable(value) else copy.deepcopy(value)
+            new_group["step"] = check_step(saved.get("step", 0), f"step of saved group {number}")
             self._validate(new_group)
             new_groups.append(new_group)
             owners.extend((number, p) for p in group["params"])
         new_state = {}
+        if not isinstance(state_dict["state"], dict):
+            raise TypeError(f"state dict's 'state' must be a dict, got {type(state_dict['state']).__name__}")
         for i, saved_state in state_dict["state"].items():
-            if not isinstance(i, (int, np.integer)) or not 0 <= i < len(owners):
+            is_index = isinstance(i, (int, np.integer)) and not isinstance(i, (bool, np.bool_))
+            if not is_index or not 0 <= i < len(owners):
                 raise ValueError(f"saved state names parameter {i!r}, but the optimizer has parameters "
                                  f"0 .. {len(owners) - 1}")
             number, p = owners[i]
             new_state[p] = self._loaded_state(i, p, saved_state, new_groups[number])
-        for group, new_group in zip(self.param_groups, new_groups, strict=True):
-            group.update(new_group)
-        self._batches = [None] * len(self.param_groups)
-        self.state = new_state
+        return new_groups, new_state
 
     def _loaded_state(self, i: int, p: Value, saved_state: dict[str, Any],
                       group: dict[str, Any]) -> dict[str, np.ndarray]:
@@ -304,6 +416,9 @@ class Optimizer:
         dtype = np.float64 if type(p.data) is float else p.data.dtype
         expected = {name: buffer.shape for name, buffer in
                     self._init_state(np.zeros(np.shape(p.data), dtype), group).items()}
+        if not isinstance(saved_state, dict):
+            raise TypeError(f"saved state of parameter {i} must be a dict of buffers, got "
+                            f"{type(saved_state).__name__}")
         if set(saved_state) != set(expected):
             raise ValueError(f"saved state of parameter {i} (shape {np.shape(p.data)}) has buffers "
                              f"{sorted(saved_state)}, expected {sorted(expected)}")

@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_opt.optim.optimizer import Optimizer, check_betas, check_lr, check_number
+from tinygrad_opt.optim.adam import update_moments
+from tinygrad_opt.optim.optimizer import Optimizer, check_betas, check_flag, check_lr, check_number, chunks
 
 
 class RAdam(Optimizer):
@@ -51,6 +52,8 @@ class RAdam(Optimizer):
         group["betas"] = check_betas(group["betas"])
         group["eps"] = check_number("epsilon (eps)", group["eps"])
         group["weight_decay"] = check_number("weight_decay", group["weight_decay"])
+        group["decoupled_weight_decay"] = check_flag("decoupled_weight_decay",
+                                                     group["decoupled_weight_decay"])
 
     def _init_state(self, theta: np.ndarray, group: dict[str, Any]) -> dict[str, np.ndarray]:
         return {"exp_avg": np.zeros_like(theta), "exp_avg_sq": np.zeros_like(theta)}
@@ -62,30 +65,19 @@ class RAdam(Optimizer):
         bias_correction1, bias_correction2 = 1 - beta1**t, 1 - beta2**t
         rho_inf = 2 / (1 - beta2) - 1
         rho_t = rho_inf - 2 * t * beta2**t / bias_correction2
-        rectified = rho_t > 5
-        if rectified:
-            r_t = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
-            step_size = lr * r_t * math.sqrt(bias_correction2) / bias_correction1  # times m / (sqrt(v) + eps)
-        else:
-            step_size = lr / bias_correction1  # times m
+        r_t = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) \
+            if rho_t > 5 else None
         if weight_decay and group["decoupled_weight_decay"]:
             theta *= 1 - lr * weight_decay
             weight_decay = 0.0
-        arrays = (theta, grad, state["exp_avg"], state["exp_avg_sq"])
-        for theta_, g, m, v, g_decayed, step in self.chunks(*arrays, scratch=2):
+        pieces = chunks(theta, grad, state["exp_avg"], state["exp_avg_sq"])  # in cache-sized pieces
+        for theta, g, m, v in pieces:
             if weight_decay:
-                g = np.add(g, np.multiply(theta_, weight_decay, out=g_decayed), out=g_decayed)
-            m *= beta1
-            m += np.multiply(g, 1 - beta1, out=step)  # m = beta1 m + (1 - beta1) g
-            v *= beta2
-            np.multiply(g, g, out=step)
-            step *= 1 - beta2
-            v += step  # v = beta2 v + (1 - beta2) g^2
-            if rectified:
-                np.sqrt(v, out=step)
-                step += eps
-                np.divide(m, step, out=step)  # m / (sqrt(v) + eps)
-                step *= step_size
+                g = g + weight_decay * theta
+            update_moments(m, v, g, beta1, beta2)
+            m_hat = m / bias_correction1
+            if r_t is not None:  # rho_t > 5
+                l_t = math.sqrt(bias_correction2) / (np.sqrt(v) + eps)
+                theta -= lr * m_hat * r_t * l_t
             else:
-                np.multiply(m, step_size, out=step)
-            theta_ -= step
+                theta -= lr * m_hat

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_opt.optim.optimizer import Optimizer, check_lr, check_number
+from tinygrad_opt.optim.optimizer import Optimizer, check_flag, check_lr, check_number, chunks
 
 
 class RMSProp(Optimizer):
@@ -49,6 +49,7 @@ class RMSProp(Optimizer):
         group["eps"] = check_number("epsilon (eps)", group["eps"])
         group["weight_decay"] = check_number("weight_decay", group["weight_decay"])
         group["momentum"] = check_number("momentum", group["momentum"])
+        group["centered"] = check_flag("centered", group["centered"])
 
     def _init_state(self, theta: np.ndarray, group: dict[str, Any]) -> dict[str, np.ndarray]:
         state = {"square_avg": np.zeros_like(theta)}
@@ -61,41 +62,23 @@ class RMSProp(Optimizer):
     def _update(self, theta: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray],
                 group: dict[str, Any], lr: float) -> None:
         alpha, eps, weight_decay, mu = group["alpha"], group["eps"], group["weight_decay"], group["momentum"]
-        centered = group["centered"]
-        arrays = [theta, grad, state["square_avg"]]
-        if centered:
-            arrays.append(state["grad_avg"])
-        if mu:
-            arrays.append(state["momentum_buffer"])
-        for pieces in self.chunks(*arrays, scratch=2):
-            theta_, g, v = pieces[:3]
-            g_decayed, s = pieces[-2:]
+        arrays = (theta, grad, state["square_avg"], state.get("grad_avg"), state.get("momentum_buffer"))
+        pieces = chunks(*arrays)  # in cache-sized pieces
+        for theta, g, v, gbar, b in pieces:
             if weight_decay:
-                g = np.add(g, np.multiply(theta_, weight_decay, out=g_decayed), out=g_decayed)
-            v *= alpha
-            np.multiply(g, g, out=s)
-            s *= 1 - alpha
-            v += s  # v = alpha v + (1 - alpha) g^2
-            if centered:
-                g_avg = pieces[3]
-                g_avg *= alpha
-                g_avg += np.multiply(g, 1 - alpha, out=s)
-                np.multiply(g_avg, g_avg, out=s)
-                np.subtract(v, s, out=s)
-                np.maximum(s, 0, out=s)  # v >= gbar^2 exactly; rounding must not make sqrt see -1e-20
-                np.sqrt(s, out=s)
+                g = g + weight_decay * theta
+            v[:] = alpha * v + (1 - alpha) * g**2
+            if gbar is not None:  # centered
+                gbar[:] = alpha * gbar + (1 - alpha) * g
+                # v >= gbar^2 exactly; rounding must not make sqrt see -1e-20
+                s = np.sqrt(np.maximum(v - gbar**2, 0)) + eps
             else:
-                np.sqrt(v, out=s)
-            s += eps
-            np.divide(g, s, out=s)  # g / s
-            if mu:
-                b = pieces[-3]
-                b *= mu
-                b += s
-                np.multiply(b, lr, out=s)
+                s = np.sqrt(v) + eps
+            if b is not None:  # momentum
+                b[:] = mu * b + g / s
+                theta -= lr * b
             else:
-                s *= lr
-            theta_ -= s
+                theta -= lr * (g / s)
 
 
 RMSprop = RMSProp  # PyTorch's spelling

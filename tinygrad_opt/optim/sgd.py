@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_opt.optim.optimizer import Optimizer, check_lr, check_number
+from tinygrad_opt.optim.optimizer import Optimizer, check_flag, check_lr, check_number, chunks
 
 
 class SGD(Optimizer):
@@ -48,6 +48,7 @@ class SGD(Optimizer):
         group["momentum"] = check_number("momentum", group["momentum"])
         group["dampening"] = check_number("dampening", group["dampening"], 0.0, 1.0, high_inclusive=True)
         group["weight_decay"] = check_number("weight_decay", group["weight_decay"])
+        group["nesterov"] = check_flag("nesterov", group["nesterov"])
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError(f"Nesterov momentum needs momentum > 0 and dampening = 0, got "
                              f"momentum={group['momentum']!r}, dampening={group['dampening']!r}")
@@ -58,25 +59,17 @@ class SGD(Optimizer):
     def _update(self, theta: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray],
                 group: dict[str, Any], lr: float) -> None:
         mu, tau, weight_decay = group["momentum"], group["dampening"], group["weight_decay"]
-        if mu == 0:
-            for theta_, g, g_decayed, step in self.chunks(theta, grad, scratch=2):
-                if weight_decay:
-                    g = np.add(g, np.multiply(theta_, weight_decay, out=g_decayed), out=g_decayed)
-                theta_ -= np.multiply(g, lr, out=step)
-            return
         first_step = group["step"] == 1
-        for theta_, g, b, g_decayed, step in self.chunks(theta, grad, state["momentum_buffer"], scratch=2):
+        pieces = chunks(theta, grad, state.get("momentum_buffer"))  # in cache-sized pieces
+        for theta, g, b in pieces:
             if weight_decay:
-                g = np.add(g, np.multiply(theta_, weight_decay, out=g_decayed), out=g_decayed)
+                g = g + weight_decay * theta
+            if b is None:  # no momentum
+                theta -= lr * g
+                continue
             if first_step:
-                np.copyto(b, g)  # b_1 = g_1, undamped: PyTorch's first buffer
+                b[:] = g  # b_1 = g_1, undamped: PyTorch's first buffer
             else:
-                b *= mu
-                b += np.multiply(g, 1 - tau, out=step) if tau else g
-            if group["nesterov"]:
-                np.multiply(b, mu, out=step)
-                step += g  # d = g + mu b
-                step *= lr
-            else:
-                np.multiply(b, lr, out=step)
-            theta_ -= step
+                b[:] = mu * b + (1 - tau) * g
+            d = g + mu * b if group["nesterov"] else b
+            theta -= lr * d
