@@ -391,3 +391,18 @@ def test_sophia_with_the_gnb_estimator_solves_a_softmax_regression():
 
     distance = np.linalg.norm(centred(W.data) - centred(best.data)) / np.linalg.norm(centred(best.data))
     assert distance < 1e-3  # measured 7e-5
+
+
+# ---------------------------------------------------------------------- the race
+def test_prodigy_races_on_two_scalars_with_no_learning_rate_to_tune():
+    from tinygrad_opt.race import MORE_RACERS, RACER_NAMES, race, standard_racers
+
+    assert MORE_RACERS == ("Prodigy",) and "Prodigy" not in RACER_NAMES  # the post's four stay four
+    racers = standard_racers({"Adam": 0.01, "Prodigy": 1.0})
+    assert list(racers) == ["Adam", "Prodigy"]
+    assert isinstance(racers["Prodigy"]([Value(1.0), Value(2.0)]), optim.Prodigy)
+    for landscape in ("bowl", "ravine", "himmelblau"):
+        prodigy = race(landscape, racers, steps=200)["Prodigy"]
+        assert not prodigy.diverged and prodigy.final_loss < 1e-5, landscape  # measured 1e-7, 6e-8, 3e-6
+    with pytest.raises(ValueError, match="racers: SGD, Momentum, RMSProp, Adam, Prodigy"):
+        standard_racers({"LARS": 0.1})
