@@ -35,12 +35,13 @@ class LARS(Optimizer):
     its own norm, whatever the size of its gradient, which keeps layers with small
     weights and large gradients stable at the huge learning rates of large batches.
 
-    Conventions: the numbers of `pytorch_optimizer.LARS`: the momentum buffer starts
-    at zero and is damped from the first step (PyTorch's SGD starts it at g_1); the
-    learning rate multiplies the buffer, not the gradient inside it (the paper puts
-    lr * ratio inside the momentum); the trust ratio and the decay skip parameters
-    with fewer than two dimensions, as most large-batch recipes do, so on scalars
-    LARS is plain momentum SGD.
+    Conventions: the numbers of `pytorch_optimizer.LARS`. The momentum buffer starts
+    at zero and is damped from the first step, b_1 = (1 - tau) u_1 (PyTorch's SGD
+    starts it at g_1, undamped; with dampening 0 the two agree). The learning rate
+    multiplies the buffer, not the gradient inside it (the paper puts lr * ratio
+    inside the momentum). The trust ratio and the decay skip parameters with fewer
+    than two dimensions, as most large-batch recipes do, so on scalars LARS is plain
+    momentum SGD.
     """
 
     def __init__(self, params: Iterable[Any], lr: Any, momentum: float = 0.9, weight_decay: float = 0.0,

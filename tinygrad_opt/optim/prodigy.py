@@ -55,6 +55,8 @@ class Prodigy(Optimizer):
     are all zero changes nothing, as in prodigyopt.
     """
 
+    batch_scalars = False  # `step` below updates each scalar as a 0-d array of its own
+
     def __init__(self, params: Iterable[Any], lr: Any = 1.0, betas: tuple[float, float] = (0.9, 0.999),
                  beta3: float | None = None, eps: float = 1e-8, weight_decay: float = 0.0,
                  decouple: bool = True, use_bias_correction: bool = False, safeguard_warmup: bool = False,
