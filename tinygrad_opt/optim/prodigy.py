@@ -20,16 +20,19 @@ class Prodigy(Optimizer):
     One estimate d of the distance to the solution is shared by all parameters. For
     t = 1, 2, ... with d_1 = d0, r_0 = 0, m_0 = v_0 = s_0 = 0 and theta_0 the start:
 
-        eta_t   <- lr * d_t * sqrt(1 - beta2^t) / (1 - beta1^t)    (with use_bias_correction;
-                                                                    else lr * d_t)
+        eta_t   <- lr * d_t                  (times sqrt(1 - beta2^t) / (1 - beta1^t)
+                                              with use_bias_correction)
         m_t     <- beta1 * m_{t-1} + (1 - beta1) * d_t * g_t
         v_t     <- beta2 * v_{t-1} + (1 - beta2) * d_t^2 * g_t^2
         r_t     <- beta3 * r_{t-1} + (d_t / d0) * eta_t * <g_t, theta_0 - theta_{t-1}>
-        s_t     <- beta3 * s_{t-1} + (d_t / d0) * eta_t * g_t       (d_t instead of eta_t with
-                                                                    safeguard_warmup)
-        d_hat   <- d_coef * r_t / ||s_t||_1                       (sums over all parameters)
-        d_{t+1} <- min(max(d_t, d_hat), d_t * growth_rate)        (never decreasing)
-        theta_t <- theta_{t-1} - lambda * eta_t * theta_{t-1}     (decoupled decay, if lambda)
+        s_t     <- beta3 * s_{t-1} + (d_t / d0) * eta_t * g_t
+                                             (d_t in place of eta_t with safeguard_warmup)
+        d_hat   <- d_coef * r_t / ||s_t||_1  (r and ||s||_1 summed over all parameters)
+        d_max   <- max(d_max, d_hat)         (the largest estimate so far, from d0)
+        d_{t+1} <- min(d_max, d_t * growth_rate)
+                                             (never decreasing; the first move, from d0,
+                                              goes to d_max uncapped)
+        theta_t <- theta_{t-1} - lambda * eta_t * theta_{t-1}     (decoupled decay)
         theta_t <- theta_t - eta_t * m_t / (sqrt(v_t) + d_{t+1} * eps)
 
     With beta1 = 0 there is no m: the step is eta_t * d_{t+1} * g_t / (sqrt(v_t) + d_{t+1} * eps).
@@ -40,8 +43,8 @@ class Prodigy(Optimizer):
     `d0` -> d0, `d_coef` -> d_coef, `growth_rate` caps how fast d may grow per step.
 
     Paper: Mishchenko & Defazio (2024), "Prodigy: An Expert-Free Adaptive Learning
-    Rate Algorithm" (Algorithm 4, Adam version). r / ||s||_1 is a lower bound on the
-    distance from theta_0 to the solution, so d grows quickly from a tiny d0 until
+    Rate Algorithm" (Algorithm 4, Adam version). On a convex problem r / ||s||_1 is a
+    lower bound on the distance from theta_0 to the solution, so d grows quickly from a tiny d0 until
     the steps are about as large as the problem needs, with no learning rate to tune.
 
     Conventions: the numbers of the `prodigyopt` package. d_t (the old estimate) sets
@@ -141,10 +144,10 @@ class Prodigy(Optimizer):
         if d_denominator == 0:  # no gradient anywhere yet: nothing to learn from, nothing moves
             return loss
 
-        # The new estimate: d only grows, and at most by growth_rate a step.
+        # The new estimate: d only grows, and at most by growth_rate a step (but not from d0).
         d_hat = first["d_coef"] * d_numerator / d_denominator
         if d == first["d0"]:
-            d = max(d, d_hat)
+            d = max(d, d_hat)  # so that min(d_max, d * growth_rate) below is d_max
         d_max = max(d_max, d_hat)
         d = min(d_max, d * first["growth_rate"])
 

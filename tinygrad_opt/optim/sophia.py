@@ -45,8 +45,8 @@ class SophiaG(Optimizer):
         m_t     <- beta1 * m_{t-1} + (1 - beta1) * g_t
         theta_t <- theta_{t-1} - lr * sign(m_t) * min(|m_t| / (rho * B * h_t + 1e-15), 1)
 
-    Arguments -> symbols: `lr` -> lr (eta), `betas` -> (beta1, beta2), `rho` -> rho
-    (gamma in the paper), `weight_decay` -> lambda, `step(bs=...)` -> B.
+    Arguments -> symbols: `lr` -> lr, `betas` -> (beta1, beta2), `rho` -> rho,
+    `weight_decay` -> lambda, `step(bs=...)` -> B.
 
     Paper: Liu, Li, Hall, Liang & Ma (2023), "Sophia: A Scalable Stochastic
     Second-order Optimizer for Language Model Pre-training", Algorithms 1 and 2.
@@ -54,13 +54,15 @@ class SophiaG(Optimizer):
     where h is tiny (a flat direction, or no estimate yet) the clip caps it at lr
     per coordinate, as sign momentum would.
 
-    Conventions: the numbers of the authors' released SophiaG. The paper's
+    Conventions: the numbers of the authors' released SophiaG, whose README says
+    its update is the paper's up to a reparameterisation of lr and rho (so neither
+    compares directly with the paper's numbers, nor lr with AdamW's). The paper's
     estimator is B * g_hat * g_hat for a mini-batch of B examples; the released
     code stores g_hat * g_hat and multiplies by B (`bs`, which their GPT-2 script
-    sets to the tokens in a batch) in the step, so `rho` there is the paper's gamma.
-    There is no bias correction; `update_hessian` uses beta2 on whatever gradient it
-    is given and leaves m alone, and before the first `update_hessian` h is 0, so
-    every coordinate takes the full clipped step lr * sign(m).
+    sets to the tokens in a batch) in the step. There is no bias correction;
+    `update_hessian` uses beta2 on whatever gradient it is given and leaves m alone,
+    and before the first `update_hessian` h is 0, so every coordinate takes the full
+    clipped step lr * sign(m).
     """
 
     def __init__(self, params: Iterable[Any], lr: Any = 1e-4, betas: tuple[float, float] = (0.965, 0.99),
