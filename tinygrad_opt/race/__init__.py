@@ -28,7 +28,8 @@ from tinygrad_opt import optim
 from tinygrad_opt.engine import Value
 from tinygrad_opt.race.landscapes import Landscape, get
 
-__all__ = ["Trajectory", "race", "standard_racers", "format_table", "RACER_NAMES", "SUGGESTED_LR"]
+__all__ = ["Trajectory", "race", "standard_racers", "format_table", "RACER_NAMES", "SUGGESTED_LR",
+           "MORE_RACERS"]
 
 # A racer "blows up" when it leaves the view box grown by this many view widths
 # (heights) on every side: far enough that overshooting and coming back is allowed.
@@ -36,6 +37,12 @@ ESCAPE_MARGIN = 5.0
 
 # The four racers of the post, in its order.
 RACER_NAMES = ("SGD", "Momentum", "RMSProp", "Adam")
+
+# Racers from after the post, raced when `standard_racers` is given their names. Of LARS,
+# Adafactor, SophiaG and Prodigy only Prodigy means on two scalars what it means on a network:
+# LARS treats scalars as plain momentum SGD, Adafactor's point is factoring matrices, and
+# SophiaG's curvature estimate needs labels to sample, which a landscape does not have.
+MORE_RACERS = ("Prodigy",)
 
 # A learning rate per landscape at which the race is worth watching (all racers share it).
 SUGGESTED_LR = {
@@ -148,12 +155,15 @@ def standard_racers(lr: float | Mapping[str, float]) -> dict[str, Callable[[list
     """The post's four racers: SGD, Momentum (beta 0.9), RMSProp (alpha 0.9), Adam (defaults).
 
     `lr` is one learning rate for all, or a mapping racer name -> learning rate
-    (racers left out of the mapping do not race).
+    (racers left out of the mapping do not race). The mapping may also name the racers of
+    MORE_RACERS: Prodigy (defaults; its lr multiplies the step size it learns, so 1 is the
+    setting to start from).
     """
     rates = {name: lr for name in RACER_NAMES} if not isinstance(lr, Mapping) else dict(lr)
-    unknown = sorted(set(rates) - set(RACER_NAMES))
+    known = RACER_NAMES + MORE_RACERS
+    unknown = sorted(set(rates) - set(known))
     if unknown:
-        raise ValueError(f"unknown racer {unknown[0]!r}; racers: {', '.join(RACER_NAMES)}")
+        raise ValueError(f"unknown racer {unknown[0]!r}; racers: {', '.join(known)}")
     for name, rate in rates.items():
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not rate > 0:
             raise ValueError(f"learning rate for {name} must be a positive number, got {rate!r}")
@@ -162,10 +172,11 @@ def standard_racers(lr: float | Mapping[str, float]) -> dict[str, Callable[[list
         "Momentum": lambda params, rate: optim.SGD(params, lr=rate, momentum=0.9),
         "RMSProp": lambda params, rate: optim.RMSProp(params, lr=rate, alpha=0.9),
         "Adam": lambda params, rate: optim.Adam(params, lr=rate),
+        "Prodigy": lambda params, rate: optim.Prodigy(params, lr=rate),
     }
     return {
         name: (lambda params, make=makers[name], rate=rates[name]: make(params, rate))
-        for name in RACER_NAMES
+        for name in known
         if name in rates
     }
 
