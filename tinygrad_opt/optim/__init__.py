@@ -4,7 +4,8 @@
     opt.zero_grad(); loss.backward(); opt.step()
 
 From simple to complex: SGD, Adagrad, RMSProp, Adam, AdamW, NAdam, RAdam, Lion,
-LAMB, Muon, LBFGS. Learning-rate schedules are in `optim.schedules`, gradient
+LAMB, Muon, LBFGS; then today's frontier: ScheduleFreeSGD, ScheduleFreeAdamW,
+SOAP. Learning-rate schedules are in `optim.schedules`, gradient
 clipping is `optim.clip_grad_norm` and `optim.clip_grad_value`.
 """
 
@@ -20,9 +21,14 @@ from tinygrad_opt.optim.nadam import NAdam
 from tinygrad_opt.optim.optimizer import Optimizer
 from tinygrad_opt.optim.radam import RAdam
 from tinygrad_opt.optim.rmsprop import RMSProp, RMSprop
+from tinygrad_opt.optim.schedulefree import ScheduleFreeAdamW, ScheduleFreeSGD
 from tinygrad_opt.optim.sgd import SGD
+from tinygrad_opt.optim.soap import SOAP
 
 __all__ = [
     "LAMB", "LBFGS", "SGD", "Adagrad", "Adam", "AdamW", "Lion", "Muon", "NAdam", "Optimizer", "RAdam",
     "RMSProp", "RMSprop", "clip_grad_norm", "clip_grad_value", "schedules",
+    "SOAP",
+    "ScheduleFreeAdamW",
+    "ScheduleFreeSGD",
 ]
