@@ -121,8 +121,8 @@ def test_soap_max_precondition_dim_leaves_large_axes_in_the_parameters_basis():
 
 def test_soap_on_a_badly_conditioned_matrix_problem_beats_adam():
     # min_W mean((A W B - C)^2) with A and B ill-conditioned: the Hessian is a Kronecker product,
-    # exactly the structure Shampoo's two factors capture. 300 steps at lr 0.05 (measured: SOAP
-    # 0.009 relative distance to W*, Adam 0.92).
+    # exactly the structure Shampoo's two factors capture (condition numbers 24 and 210). 400
+    # steps at lr 0.05; measured: SOAP 0.0048 relative distance to W*, Adam 0.57.
     rng = np.random.default_rng(0)
     A = rng.normal(size=(6, 6)) @ np.diag(np.geomspace(1, 20, 6))  # noqa: N806
     B = np.diag(np.geomspace(1, 10, 4)) @ rng.normal(size=(4, 4))  # noqa: N806
@@ -132,14 +132,14 @@ def test_soap_on_a_badly_conditioned_matrix_problem_beats_adam():
     def distance(opt_class: type, **hyper: float) -> float:
         W = Value(np.zeros((6, 4)))  # noqa: N806
         opt = opt_class([W], lr=0.05, **hyper)
-        for _ in range(300):
+        for _ in range(400):
             opt.zero_grad()
             ((Value(A) @ W @ B - C) ** 2).mean().backward()
             opt.step()
         return float(np.linalg.norm(W.data - W_star) / np.linalg.norm(W_star))
 
     assert distance(optim.SOAP, weight_decay=0.0) < 0.02
-    assert distance(optim.Adam) > 0.5
+    assert distance(optim.Adam) > 0.4
 
 
 # ----------------------------------------------------------------- schedule-free

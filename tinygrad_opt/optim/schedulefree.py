@@ -136,8 +136,8 @@ class ScheduleFreeSGD(ScheduleFree):
     averaging weights w_t = t^r * max(lr_1..lr_t)^p.
 
     Paper: Defazio, Yang, Mehta, Mishchenko, Khaled & Cutkosky (2024), "The Road Less
-    Scheduled", Algorithm 1 (beta = 0 gives Polyak-Ruppert averaging, beta = 1 the
-    primal averaging of the SGD iterates).
+    Scheduled" (beta = 0 gives Polyak-Ruppert averaging, gradients at z; beta = 1
+    primal averaging, gradients at the average x).
 
     Conventions: the numbers of the `schedulefree` package's SGDScheduleFree. It
     keeps y and z and updates y in place by an identity equal to the three lines
@@ -189,14 +189,14 @@ class ScheduleFreeAdamW(ScheduleFree):
     between z and x that plays momentum's part.
 
     Paper: Defazio, Yang, Mehta, Mishchenko, Khaled & Cutkosky (2024), "The Road Less
-    Scheduled", Algorithm 1 with the Adam direction; the entry that won the
-    self-tuning track of the AlgoPerf benchmark.
+    Scheduled", with the Adam direction; the entry that won the self-tuning track of
+    the AlgoPerf benchmark.
 
     Conventions: the numbers of the `schedulefree` package's AdamWScheduleFree
-    (version 1.4: v_hat bias-corrected inside the square root, no bias correction of
-    lr; the paper's Algorithm 1 writes lr_t * sqrt(1 - beta2^t) instead, as the
-    package's older versions did). As for `ScheduleFreeSGD`: x is kept, so
-    beta1 = 0 works, and a new optimizer starts in train mode.
+    (version 1.4: v_hat bias-corrected inside the square root, lr not corrected; the
+    paper's experiments used lr_t * sqrt(1 - beta2^t) with v uncorrected, a form the
+    package keeps as AdamWScheduleFreePaper). As for `ScheduleFreeSGD`: x is kept,
+    so beta1 = 0 works, and a new optimizer starts in train mode.
     """
 
     def __init__(self, params: Iterable[Any], lr: Any = 0.0025, betas: tuple[float, float] = (0.9, 0.999),

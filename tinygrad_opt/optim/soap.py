@@ -40,13 +40,13 @@ class SOAP(Optimizer):
     `max_precondition_dim` -> the largest axis size given a basis, `eps` -> eps.
 
     Paper: Vyas, Morwani, Zhao, Kwun, Shapira, Brandfonbrener, Janson & Kakade (2024),
-    "SOAP: Improving and Stabilizing Shampoo using Adam", Algorithms 2 and 3.
+    "SOAP: Improving and Stabilizing Shampoo using Adam".
 
     Conventions: the numbers of pytorch_optimizer's SOAP with its defaults
     (merge_dims=False, precondition_1d=False, correct_bias=True,
-    normalize_gradient=False), which follows the paper's code: the first step only
-    measures the gradient, weight decay comes after the Adam step, m is kept in the
-    parameter's basis and rotated each step. That implementation computes the
+    normalize_gradient=False; those options are not offered here): the first step
+    only measures the gradient, weight decay comes after the Adam step, m is kept in
+    the parameter's basis and rotated each step. That implementation computes the
     refreshing QR in float32 whatever the parameter's precision; here it is done in
     the parameter's own precision, so float64 runs differ from it by float32 rounding
     (about 1e-7) from the first refresh on. An eigenvector is defined only up to
