@@ -4,8 +4,8 @@
 2. Training: the same small MLP on two moons and on three spirals with every optimizer,
    each from the same initial weights on the same data for the same number of steps; a
    comparison table, loss curves and decision boundaries (PNG).
-3. The race: the interactive page where SGD, Momentum, RMSProp and Adam run to the star
-   (race.html).
+3. The race: the interactive page where SGD, Momentum, RMSProp, Adam and schedule-free SGD
+   run to the star (race.html).
 """
 
 from __future__ import annotations
@@ -38,6 +38,11 @@ OPTIMIZERS: dict[str, Callable[[list[Value]], optim.Optimizer]] = {
     "Muon": lambda p: optim.Muon(p, lr=0.02),
     # One L-BFGS iteration a step (its line search may evaluate the loss a few more times).
     "L-BFGS": lambda p: optim.LBFGS(p, lr=1.0, max_iter=1, line_search_fn="strong_wolfe"),
+    # Schedule-free (SF): measured, like the others, where the gradients are taken (y); on this
+    # full-batch problem the average x they would hand back after eval() is slightly behind y.
+    "SF-SGD": lambda p: optim.ScheduleFreeSGD(p, lr=1.0),
+    "SF-AdamW": lambda p: optim.ScheduleFreeAdamW(p, lr=0.01),
+    "SOAP": lambda p: optim.SOAP(p, lr=0.01),
 }
 
 
@@ -125,7 +130,7 @@ def run_tour(
     print(comparison_table(results))
 
     if page:
-        print("\n4. The race: SGD, Momentum, RMSProp and Adam on eight landscapes")
+        print("\n4. The race: SGD, Momentum, RMSProp, Adam and schedule-free SGD on eight landscapes")
         written["race page"] = write_page(out / "race.html", first="beale_like")
 
     print("\nWrote:")
