@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from tinygrad_opt import Value, optim
+from tinygrad_opt.optim.soap import gram, rotate, rotate_back
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 NAMES = ("W1", "b", "W2", "s")  # the fixtures' parameters: matrix 4x3, vector 3, matrix 3x3, scalar
@@ -84,8 +85,8 @@ def test_soap_equals_the_reference_with_its_qr_in_float64(case):
 def test_soap_equals_pytorch_optimizer_soap(case):
     # Until the first refresh of the bases (after Adam step f, i.e. step t = f + 1) the only
     # eigendecomposition is eigh in float64 on both sides: 1e-10. The reference computes every
-    # later refresh's QR in float32: its basis is off by float32 rounding (about 6e-8), which
-    # moved its trajectory by up to 7e-7 of the distance travelled (measured); we allow 1e-5.
+    # later refresh's QR in float32: its basis carries float32 rounding (unit roundoff 6e-8),
+    # which moved its trajectory by up to 7e-7 of the distance travelled (measured); we allow 1e-5.
     data, hyper = SOAP_DATA, SOAP_CASES[case]
     first_refresh = hyper.get("precondition_frequency", 10) + 1
     params = start_params(data)
@@ -110,6 +111,29 @@ def test_soap_first_step_only_measures_and_vectors_get_adamw():
     assert sorted(opt.state[params[1]]) == ["exp_avg", "exp_avg_sq"]
     Q = opt.state[params[0]]["eigenbasis_0"]  # noqa: N806
     np.testing.assert_allclose(Q.T @ Q, np.eye(4), atol=1e-12)  # an orthonormal basis
+
+
+def test_rotations_and_statistics_of_a_matrix_and_a_three_axis_tensor():
+    rng = np.random.default_rng(5)
+    G = rng.normal(size=(4, 3))  # noqa: N806
+    np.testing.assert_allclose(gram(G, 0), G @ G.T, rtol=1e-14)
+    np.testing.assert_allclose(gram(G, 1), G.T @ G, rtol=1e-14)
+    Q_left, Q_right = (np.linalg.qr(rng.normal(size=(n, n)))[0] for n in (4, 3))  # noqa: N806
+    bases = {0: Q_left, 1: Q_right}
+    np.testing.assert_allclose(rotate(G, bases), Q_left.T @ G @ Q_right, atol=1e-14)
+    np.testing.assert_allclose(rotate_back(G, bases), Q_left @ G @ Q_right.T, atol=1e-14)
+    T = rng.normal(size=(2, 3, 4))  # noqa: N806
+    bases = {axis: np.linalg.qr(rng.normal(size=(n, n)))[0] for axis, n in enumerate(T.shape)}
+    np.testing.assert_allclose(rotate_back(rotate(T, bases), bases), T, atol=1e-14)
+    np.testing.assert_allclose(gram(T, 1), np.einsum("aib,ajb->ij", T, T), rtol=1e-13)
+    p = Value(T.copy())
+    opt = optim.SOAP([p], lr=0.01)
+    for _ in range(3):
+        p.grad = rng.normal(size=T.shape)
+        opt.step()
+    assert sorted(k for k in opt.state[p] if k.startswith("eigenbasis")) == [
+        "eigenbasis_0", "eigenbasis_1", "eigenbasis_2"]
+    assert not np.array_equal(p.data, T)
 
 
 def test_soap_max_precondition_dim_leaves_large_axes_in_the_parameters_basis():

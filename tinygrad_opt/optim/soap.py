@@ -98,11 +98,11 @@ class SOAP(Optimizer):
         axes = self._axes(theta, group)
         bases = {axis: state[f"eigenbasis_{axis}"] for axis in axes}
         if t > 1:  # the first step only measured the gradient to make the bases
-            s = t - 1
-            G_rotated = rotate(grad, bases)  # matrices are capitals, as in the paper
+            s = t - 1  # Adam steps so far, this one included
+            G_rotated = rotate(grad, bases)  # G' = Q_L^T G Q_R
             m[...] = beta1 * m + (1 - beta1) * grad
             v[...] = beta2 * v + (1 - beta2) * G_rotated**2
-            N = rotate_back(rotate(m, bases) / (np.sqrt(v) + eps), bases)
+            N = rotate_back(rotate(m, bases) / (np.sqrt(v) + eps), bases)  # Adam's step, turned back
             step_size = lr * math.sqrt(1 - beta2**s) / (1 - beta1**s)
             theta -= step_size * N
             theta *= 1 - lr * group["weight_decay"]
