@@ -13,7 +13,14 @@ import numpy as np
 import pytest
 
 from tinygrad_opt.race import landscapes, race, standard_racers
-from tinygrad_opt.race.page import POSITION_SCALE, build_page, learning_rates, parse_race_query, race_data
+from tinygrad_opt.race.page import (
+    PAGE_RACERS,
+    POSITION_SCALE,
+    build_page,
+    learning_rates,
+    parse_race_query,
+    race_data,
+)
 from tinygrad_opt.race.serve import make_server
 
 PAGE_LANDSCAPES = ["beale_like", "bowl"]
@@ -61,7 +68,8 @@ def test_embedded_races_are_the_python_races(page_text):
     assert entry["minima"] == [list(m) for m in landscape.minima] and entry["view"] == list(landscape.view)
     for index in (0, entry["lr_index"], len(entry["lrs"]) - 1):
         lr = entry["lrs"][index]
-        expected = race(landscape, standard_racers(lr), steps=data["steps"])
+        expected = race(landscape, standard_racers(dict.fromkeys(PAGE_RACERS, lr)), steps=data["steps"])
+        assert list(expected) == data["racers"] == list(entry["races"][index])
         for name, trajectory in expected.items():
             points, losses = decode(entry["races"][index][name], landscape.view)
             assert entry["races"][index][name]["d"] == trajectory.diverged
@@ -180,8 +188,8 @@ def test_static_page_loads_and_draws_the_race(tmp_path, page_text, open_page):
     file.write_text(page_text, encoding="utf-8")
     page = open_page(file.as_uri())
     page.click("#end")
-    assert page.locator("polyline.path").count() == 4
-    assert page.locator("#table tr").count() == 4
+    assert page.locator("polyline.path").count() == len(PAGE_RACERS)
+    assert page.locator("#table tr").count() == len(PAGE_RACERS)
     assert page.text_content("#step-count") == "step 200 / 200"
     # The star sits at the minimum (3, 0.5): its outer points are 11 px from the minimum's pixel.
     view = landscapes.get("beale_like").view
@@ -204,7 +212,7 @@ def test_slider_changes_the_drawn_paths(tmp_path, page_text, open_page):
         page.keyboard.press("ArrowLeft")
     after = paths(page)
     assert page.text_content("#lr-value") != label
-    assert len(after) == 4 and all(a != b for a, b in zip(after, before, strict=True))
+    assert len(after) == len(PAGE_RACERS) and all(a != b for a, b in zip(after, before, strict=True))
     # Toggling a racer off removes its path; the step button advances one step.
     page.click("label.toggle:has-text('Adam')")
     assert page.locator("polyline.path[data-racer='Adam']").count() == 0
@@ -273,9 +281,10 @@ def test_any_learning_rate_in_server_mode_races_at_that_rate(server, open_page):
     page.click("#end")
     after = paths(page)
     assert page.text_content("#lr-value") == "2.1e-3"  # rates below 0.01 are shown as 2.15e-3 ...
-    assert len(after) == 4 and all(a != b for a, b in zip(after, before, strict=True))
+    assert len(after) == len(PAGE_RACERS) and all(a != b for a, b in zip(after, before, strict=True))
     # each drawn path ends where the Python race at that rate ends
-    for name, trajectory in race("beale_like", standard_racers(lr), steps=200).items():
+    racers = standard_racers(dict.fromkeys(PAGE_RACERS, lr))
+    for name, trajectory in race("beale_like", racers, steps=200).items():
         line = page.get_attribute(f"polyline.path[data-racer='{name}']", "points")
         end = [float(v) for v in line.split()[-1].split(",")]
         np.testing.assert_allclose(end, pixel(landscape.view, *trajectory.final_point), atol=1)

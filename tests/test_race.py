@@ -7,7 +7,15 @@ import post_reference as post
 import pytest
 
 from tinygrad_opt import Value, optim
-from tinygrad_opt.race import RACER_NAMES, Trajectory, format_table, landscapes, race, standard_racers
+from tinygrad_opt.race import (
+    MORE_RACERS,
+    RACER_NAMES,
+    Trajectory,
+    format_table,
+    landscapes,
+    race,
+    standard_racers,
+)
 
 
 def sgd(lr):
@@ -157,3 +165,27 @@ def test_leaving_the_view_is_allowed_until_far_outside():
     assert long.diverged and len(long.points) < 61
     # it stopped at the first step beyond five view widths past the view's edge (|x| > 55)
     assert abs(long.points[-1, 0]) <= 55 < abs(long.points[-1, 0]) * 1.1
+
+
+def test_schedule_free_racers_are_shown_at_their_average_x():
+    racers = standard_racers({"ScheduleFreeSGD": 0.01, "ScheduleFreeAdamW": 0.01})
+    assert list(racers) == ["ScheduleFreeSGD", "ScheduleFreeAdamW"] and set(racers) <= set(MORE_RACERS)
+    result = race("ravine", racers, steps=30)
+    ravine = landscapes.get("ravine")
+    x, y = Value(1.0), Value(8.0)
+    opt = optim.ScheduleFreeSGD([x, y], lr=0.01)
+    averages, training_points = [(1.0, 8.0)], [(1.0, 8.0)]
+    for _ in range(30):
+        opt.zero_grad()
+        ravine(x, y).backward()
+        opt.step()
+        training_points.append((x.data, y.data))
+        opt.eval()
+        averages.append((x.data, y.data))
+        opt.train()
+    trajectory = result["ScheduleFreeSGD"]
+    np.testing.assert_array_equal(trajectory.points, averages)
+    np.testing.assert_array_equal(trajectory.losses, [ravine(*point) for point in averages])
+    assert not np.allclose(trajectory.points, training_points)  # x trails y
+    table = format_table(result)
+    assert table.splitlines()[3].startswith("ScheduleFreeAdamW ")  # the name column fits the name

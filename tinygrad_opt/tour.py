@@ -4,8 +4,8 @@
 2. Training: the same small MLP on two moons and on three spirals with every optimizer,
    each from the same initial weights on the same data for the same number of steps; a
    comparison table, loss curves and decision boundaries (PNG).
-3. The race: the interactive page where SGD, Momentum, RMSProp and Adam run to the star
-   (race.html).
+3. The race: the interactive page where SGD, Momentum, RMSProp, Adam and schedule-free SGD
+   run to the star (race.html).
 """
 
 from __future__ import annotations
@@ -44,6 +44,11 @@ OPTIMIZERS: dict[str, Callable[[list[Value]], optim.Optimizer]] = {
     "LARS": lambda p: optim.LARS(p, lr=10.0),
     "Adafactor": lambda p: optim.Adafactor(p, lr=0.05),
     "Prodigy": lambda p: optim.Prodigy(p),
+    # Schedule-free (SF): measured, like the others, where the gradients are taken (y); on this
+    # full-batch problem the average x they would hand back after eval() is slightly behind y.
+    "SF-SGD": lambda p: optim.ScheduleFreeSGD(p, lr=1.0),
+    "SF-AdamW": lambda p: optim.ScheduleFreeAdamW(p, lr=0.01),
+    "SOAP": lambda p: optim.SOAP(p, lr=0.01),
 }
 
 
@@ -131,7 +136,7 @@ def run_tour(
     print(comparison_table(results))
 
     if page:
-        print("\n4. The race: SGD, Momentum, RMSProp and Adam on eight landscapes")
+        print("\n4. The race: SGD, Momentum, RMSProp, Adam and schedule-free SGD on eight landscapes")
         written["race page"] = write_page(out / "race.html", first="beale_like")
 
     print("\nWrote:")

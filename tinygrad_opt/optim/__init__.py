@@ -4,11 +4,11 @@
     opt.zero_grad(); loss.backward(); opt.step()
 
 From simple to complex: SGD, Adagrad, RMSProp, Adam, AdamW, NAdam, RAdam, Lion,
-LAMB, Muon, LBFGS. Learning-rate schedules are in `optim.schedules`, gradient
-clipping is `optim.clip_grad_norm` and `optim.clip_grad_value`.
-
-Beyond the post: LARS, Adafactor, SophiaG (with `sample_labels` for its Hessian
-estimate) and Prodigy.
+LAMB, Muon, LBFGS; then what the post left out and today's frontier: LARS,
+Adafactor, SophiaG (with `sample_labels` for its Hessian estimate), Prodigy,
+ScheduleFreeSGD, ScheduleFreeAdamW, SOAP. Learning-rate schedules are in
+`optim.schedules`, gradient clipping is `optim.clip_grad_norm` and
+`optim.clip_grad_value`.
 """
 
 from tinygrad_opt.optim import schedules
@@ -26,11 +26,14 @@ from tinygrad_opt.optim.optimizer import Optimizer
 from tinygrad_opt.optim.prodigy import Prodigy
 from tinygrad_opt.optim.radam import RAdam
 from tinygrad_opt.optim.rmsprop import RMSProp, RMSprop
+from tinygrad_opt.optim.schedulefree import ScheduleFreeAdamW, ScheduleFreeSGD
 from tinygrad_opt.optim.sgd import SGD
+from tinygrad_opt.optim.soap import SOAP
 from tinygrad_opt.optim.sophia import SophiaG, sample_labels
 
 __all__ = [
     "LAMB", "LBFGS", "SGD", "Adagrad", "Adam", "AdamW", "Lion", "Muon", "NAdam", "Optimizer", "RAdam",
     "RMSProp", "RMSprop", "clip_grad_norm", "clip_grad_value", "schedules",
-    "LARS", "Adafactor", "SophiaG", "sample_labels", "Prodigy",
+    "LARS", "Adafactor", "SophiaG", "sample_labels", "Prodigy", "SOAP", "ScheduleFreeAdamW",
+    "ScheduleFreeSGD",
 ]

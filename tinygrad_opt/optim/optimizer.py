@@ -128,6 +128,7 @@ class Optimizer:
     """
 
     batch_scalars = True  # False where an update needs each parameter on its own (LAMB, LBFGS)
+    group_state: tuple[str, ...] = ()  # running values a group keeps beside its hyperparameters (Prodigy's d)
 
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
         self.defaults = defaults
@@ -385,7 +386,7 @@ class Optimizer:
             if len(group["params"]) != len(saved["params"]):
                 raise ValueError(f"saved group {number} has {len(saved['params'])} parameters, "
                                  f"the optimizer's has {len(group['params'])}")
-            names = set(saved) - {"params", "step"}
+            names = set(saved) - {"params", "step"} - set(self.group_state)
             if names != set(self.defaults):
                 raise ValueError(f"saved group {number} has hyperparameters {sorted(names)}, {name} has "
                                  f"{sorted(self.defaults)}: the dict is another optimizer's")

@@ -60,6 +60,8 @@ class Prodigy(Optimizer):
 
     batch_scalars = False  # `step` below updates each scalar as a 0-d array of its own
 
+    group_state = ("d", "d_max", "d_numerator")  # the shared estimate of d, saved in state dicts
+
     def __init__(self, params: Iterable[Any], lr: Any = 1.0, betas: tuple[float, float] = (0.9, 0.999),
                  beta3: float | None = None, eps: float = 1e-8, weight_decay: float = 0.0,
                  decouple: bool = True, use_bias_correction: bool = False, safeguard_warmup: bool = False,
@@ -88,7 +90,8 @@ class Prodigy(Optimizer):
         if group["d0"] == 0:
             raise ValueError("Invalid d0: 0.0 (expected > 0: the first estimate of the distance)")
         group["d_coef"] = check_number("d_coef", group["d_coef"])
-        group["growth_rate"] = check_number("growth_rate", group["growth_rate"], 1.0)
+        # inf (the default) means no cap on how fast d grows
+        group["growth_rate"] = check_number("growth_rate", group["growth_rate"], 1.0, finite=False)
 
     def _init_state(self, theta: np.ndarray, group: dict[str, Any]) -> dict[str, np.ndarray]:
         state = {"p0": theta.copy(), "s": np.zeros_like(theta), "exp_avg_sq": np.zeros_like(theta)}

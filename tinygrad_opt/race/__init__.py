@@ -28,8 +28,8 @@ from tinygrad_opt import optim
 from tinygrad_opt.engine import Value
 from tinygrad_opt.race.landscapes import Landscape, get
 
-__all__ = ["Trajectory", "race", "standard_racers", "format_table", "RACER_NAMES", "SUGGESTED_LR",
-           "MORE_RACERS"]
+__all__ = ["Trajectory", "race", "standard_racers", "format_table", "RACER_NAMES", "MORE_RACERS",
+           "SUGGESTED_LR"]
 
 # A racer "blows up" when it leaves the view box grown by this many view widths
 # (heights) on every side: far enough that overshooting and coming back is allowed.
@@ -38,11 +38,12 @@ ESCAPE_MARGIN = 5.0
 # The four racers of the post, in its order.
 RACER_NAMES = ("SGD", "Momentum", "RMSProp", "Adam")
 
-# Racers from after the post, raced when `standard_racers` is given their names. Of LARS,
-# Adafactor, SophiaG and Prodigy only Prodigy means on two scalars what it means on a network:
-# LARS treats scalars as plain momentum SGD, Adafactor's point is factoring matrices, and
-# SophiaG's curvature estimate needs labels to sample, which a landscape does not have.
-MORE_RACERS = ("Prodigy",)
+# Racers from after the post, raced when `standard_racers` is given their names: those that mean
+# on two scalars what they mean on a network. Prodigy learns its step as it would on a network;
+# the schedule-free optimizers are shown at the average x they hand back (see `race`). Left out:
+# LARS (on scalars it is plain momentum SGD), Adafactor and SOAP (their point is factoring
+# matrices) and SophiaG (its curvature estimate needs labels to sample, which a landscape lacks).
+MORE_RACERS = ("Prodigy", "ScheduleFreeSGD", "ScheduleFreeAdamW")
 
 # A learning rate per landscape at which the race is worth watching (all racers share it).
 SUGGESTED_LR = {
@@ -91,6 +92,9 @@ def race(
     returns an optimizer over them (`lambda params: SGD(params, lr=0.1)`). `start`
     defaults to the landscape's own. With `clip_value`, each gradient component is
     clipped to [-clip_value, clip_value] before the step (the post's `np.clip`).
+
+    A schedule-free racer takes its gradients at y but is shown at x, the average it hands
+    back (its `eval()` point), with the loss there: what it would return after that many steps.
     """
     if isinstance(landscape, str):
         landscape = get(landscape)
@@ -120,18 +124,24 @@ def _run(
     width, height = xmax - xmin, ymax - ymin
     low_x, high_x = xmin - ESCAPE_MARGIN * width, xmax + ESCAPE_MARGIN * width
     low_y, high_y = ymin - ESCAPE_MARGIN * height, ymax + ESCAPE_MARGIN * height
+    shown_at_average = isinstance(optimizer, optim.schedulefree.ScheduleFree)
     points = [start]
     losses = []
     diverged = False
     for _ in range(steps):
         optimizer.zero_grad()
         loss = landscape(x, y)
-        losses.append(loss.data)
+        losses.append(float(landscape(*points[-1])) if shown_at_average else loss.data)
         loss.backward()
         if clip_value is not None:
             optim.clip_grad_value([x, y], clip_value)  # the post's np.clip(grad, -c, c)
         optimizer.step()
-        px, py = float(x.data), float(y.data)
+        if shown_at_average:
+            optimizer.eval()  # the parameters hold x ...
+            px, py = float(x.data), float(y.data)
+            optimizer.train()  # ... and y again, exactly, for the next step
+        else:
+            px, py = float(x.data), float(y.data)
         if not (low_x <= px <= high_x and low_y <= py <= high_y):  # also False for nan
             diverged = True
             break
@@ -155,9 +165,9 @@ def standard_racers(lr: float | Mapping[str, float]) -> dict[str, Callable[[list
     """The post's four racers: SGD, Momentum (beta 0.9), RMSProp (alpha 0.9), Adam (defaults).
 
     `lr` is one learning rate for all, or a mapping racer name -> learning rate
-    (racers left out of the mapping do not race). The mapping may also name the racers of
-    MORE_RACERS: Prodigy (defaults; its lr multiplies the step size it learns, so 1 is the
-    setting to start from).
+    (racers left out of the mapping do not race). A mapping may also name the racers of
+    `MORE_RACERS`: Prodigy (defaults; its lr multiplies the step size it learns, so 1 is the
+    setting to start from), ScheduleFreeSGD (momentum 0.9) and ScheduleFreeAdamW (defaults).
     """
     rates = {name: lr for name in RACER_NAMES} if not isinstance(lr, Mapping) else dict(lr)
     known = RACER_NAMES + MORE_RACERS
@@ -173,6 +183,8 @@ def standard_racers(lr: float | Mapping[str, float]) -> dict[str, Callable[[list
         "RMSProp": lambda params, rate: optim.RMSProp(params, lr=rate, alpha=0.9),
         "Adam": lambda params, rate: optim.Adam(params, lr=rate),
         "Prodigy": lambda params, rate: optim.Prodigy(params, lr=rate),
+        "ScheduleFreeSGD": lambda params, rate: optim.ScheduleFreeSGD(params, lr=rate),
+        "ScheduleFreeAdamW": lambda params, rate: optim.ScheduleFreeAdamW(params, lr=rate),
     }
     return {
         name: (lambda params, make=makers[name], rate=rates[name]: make(params, rate))
@@ -183,9 +195,11 @@ def standard_racers(lr: float | Mapping[str, float]) -> dict[str, Callable[[list
 
 def format_table(results: Mapping[str, Trajectory]) -> str:
     """The post's table: optimizer, final loss, final position, and whether it diverged."""
-    lines = [f"{'Optimizer':<12} {'Final Loss':>12} {'Final Position':>20}  Diverged", "-" * 58]
+    width = max(12, *(len(name) for name in results))  # the post's 12, wider for a longer name
+    header = f"{'Optimizer':<{width}} {'Final Loss':>12} {'Final Position':>20}  Diverged"
+    lines = [header, "-" * (width + 46)]  # 58 dashes in the post
     for name, trajectory in results.items():
         x, y = trajectory.final_point
         position = f"({x:.4f}, {y:.4f})"
-        lines.append(f"{name:<12} {trajectory.final_loss:12.6f} {position:>20}  {trajectory.diverged}")
+        lines.append(f"{name:<{width}} {trajectory.final_loss:12.6f} {position:>20}  {trajectory.diverged}")
     return "\n".join(lines)

@@ -1,7 +1,8 @@
 """The race as one self-contained HTML page: pick a landscape and a learning rate, press play.
 
 All optimizer math happens here, in Python, through `race`: for every landscape the
-page carries the four racers' trajectories at a ladder of learning rates, and its
+page carries the racers' trajectories (the post's four and schedule-free SGD) at a
+ladder of learning rates, and its
 JavaScript only replays them over a contour map. Served by `tinygrad_opt.race.serve`, the
 same page asks the server for new races (any start point, any learning rate).
 
@@ -25,7 +26,12 @@ import numpy as np
 from tinygrad_opt.race import RACER_NAMES, SUGGESTED_LR, Trajectory, race, standard_racers
 from tinygrad_opt.race.landscapes import Landscape, get, names
 
-__all__ = ["build_page", "write_page", "landscape_data", "race_data", "learning_rates"]
+__all__ = ["build_page", "write_page", "landscape_data", "race_data", "learning_rates", "PAGE_RACERS"]
+
+# The post's four, and schedule-free SGD (drawn at its average x). ScheduleFreeAdamW races
+# when named (`standard_racers({"ScheduleFreeAdamW": lr})`): a sixth path at every rate would
+# take the page past its budget of about a megabyte for the eight landscapes.
+PAGE_RACERS = (*RACER_NAMES, "ScheduleFreeSGD")
 
 GRID_SIZE = 100  # contour grid points per side
 POSITION_SCALE = 4000  # int16 units per view width: the escape box (11 widths) fits in int16
@@ -58,9 +64,9 @@ def encode_trajectory(trajectory: Trajectory, view: Sequence[float]) -> dict[str
 def race_data(
     landscape: Landscape | str, lr: float, start: Sequence[float] | None = None, steps: int = PAGE_STEPS
 ) -> dict[str, dict[str, Any]]:
-    """The four racers at one learning rate, encoded for the page: racer name -> trajectory."""
+    """The page's racers at one learning rate, encoded for the page: racer name -> trajectory."""
     landscape = get(landscape) if isinstance(landscape, str) else landscape
-    results = race(landscape, standard_racers(lr), start=start, steps=steps)
+    results = race(landscape, standard_racers(dict.fromkeys(PAGE_RACERS, lr)), start=start, steps=steps)
     return {name: encode_trajectory(trajectory, landscape.view) for name, trajectory in results.items()}
 
 
@@ -101,7 +107,7 @@ def build_page(
     if first is not None and first not in chosen:
         raise ValueError(f"first landscape {first!r} is not among {chosen}")
     data = {
-        "racers": list(RACER_NAMES),
+        "racers": list(PAGE_RACERS),
         "steps": steps,
         "server": server,
         "position_scale": POSITION_SCALE,
