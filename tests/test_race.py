@@ -7,7 +7,16 @@ import post_reference as post
 import pytest
 
 from tinygrad_opt import Value, optim
-from tinygrad_opt.race import RACER_NAMES, Trajectory, format_table, landscapes, race, standard_racers
+from tinygrad_opt.race import (
+    MAX_STEPS,
+    RACER_NAMES,
+    Trajectory,
+    escape_box,
+    format_table,
+    landscapes,
+    race,
+    standard_racers,
+)
 
 
 def sgd(lr):
@@ -109,8 +118,11 @@ def test_standard_racers_use_the_post_hyperparameters():
 @pytest.mark.parametrize("kwargs, message", [
     ({"steps": -1}, "steps"),
     ({"steps": 2.5}, "steps"),
+    ({"steps": MAX_STEPS + 1}, r"steps must be a whole number from 0 to MAX_STEPS = 100,000, got 100001"),
+    ({"steps": 10**9}, "MAX_STEPS = 100,000"),
     ({"start": (1.0,)}, "start"),
     ({"start": (math.inf, 0.0)}, "finite"),
+    ({"start": (1e308, 0.0)}, r"start \(1e\+308, 0\) is outside bowl's escape box: x from -55 to 55"),
     ({"clip_value": 0}, "clip_value"),
     ({"optimizers": {}}, "non-empty"),
     ({"landscape": "flatland"}, "unknown landscape"),
@@ -157,3 +169,14 @@ def test_leaving_the_view_is_allowed_until_far_outside():
     assert long.diverged and len(long.points) < 61
     # it stopped at the first step beyond five view widths past the view's edge (|x| > 55)
     assert abs(long.points[-1, 0]) <= 55 < abs(long.points[-1, 0]) * 1.1
+
+
+def test_a_start_far_outside_is_refused_on_every_landscape():
+    # Rastrigin's cos(2 pi x) has no value at x = 1e308 * 2 pi = inf: refused before any step.
+    for name in landscapes.names():
+        low_x, high_x, low_y, high_y = escape_box(landscapes.get(name))
+        for start in ((1e308, 0.0), (0.0, -1e308), (high_x * 1.01, low_y), (high_x, low_y * 1.01)):
+            with pytest.raises(ValueError, match=f"outside {name}'s escape box"):
+                race(name, standard_racers(0.01), start=start, steps=1)
+        corner = race(name, standard_racers(0.01), start=(high_x, low_y), steps=1)  # the edge is inside
+        assert all(trajectory.points[0].tolist() == [high_x, low_y] for trajectory in corner.values())
