@@ -283,6 +283,36 @@ def test_save_refuses_a_device_and_a_folder(tmp_path, model, monkeypatch):
     assert os.listdir(tmp_path) == ["into-the-device.npz"]
 
 
+def _load_in_a_thread(model, path):
+    """Load in a thread, so that a load hanging on a FIFO fails the test instead of hanging it."""
+    outcome = {}
+
+    def run():
+        try:
+            model.load(path)
+        except Exception as error:  # handed back to the test
+            outcome["error"] = error
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(timeout=20)
+    assert not thread.is_alive(), f"loading {path} hangs"
+    return outcome.get("error")
+
+
+def test_load_refuses_a_fifo_a_device_and_a_folder(tmp_path, model):
+    before = _snapshot(model)
+    paths = [os.devnull, tmp_path]
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "fifo.npz")
+        paths.append(tmp_path / "fifo.npz")
+    for path in paths:
+        error = _load_in_a_thread(model, path)
+        assert isinstance(error, ValueError)
+        assert f"cannot load checkpoint {str(path)!r}: it is not a regular file" in str(error)
+    _assert_state(model, before)
+
+
 # ----------------------------------------------- a failed load changes nothing
 def test_a_read_only_parameter_makes_the_whole_load_fail(model):
     before = _snapshot(model)

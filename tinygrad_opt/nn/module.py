@@ -175,6 +175,8 @@ def _read_checkpoint(path: str, shapes: Mapping[str, tuple[int, ...]], model: st
     Memory stays bounded by the model's own size: every member's name, dtype and shape are
     read from its `.npy` header (a few hundred bytes) and checked before its numbers are read.
     """
+    if os.path.exists(path) and not _is_regular_file(path):  # a FIFO would block, a device never end
+        raise ValueError("it is not a regular file (a folder, FIFO, device or socket)")
     with open(path, "rb") as file:
         start = file.read(8)
         file.seek(0)
