@@ -151,8 +151,8 @@ class Module:
         The names, dtypes and shapes are checked from each member's `.npy` header before any
         numbers are read, so a file declaring a huge array is refused at once; then each array
         is read (no more bytes than the model's own parameter) and checked. A truncated,
-        corrupted, pickle-bearing or mismatched file raises `ValueError` and leaves the model
-        as it was.
+        corrupted, pickle-bearing or mismatched file, or a path that is not a regular file
+        (a FIFO is never opened), raises `ValueError` and leaves the model as it was.
         """
         path = os.fspath(path)
         shapes = {name: p.shape for name, p in self.named_parameters()}
@@ -170,7 +170,7 @@ def _is_real(dtype: np.dtype) -> bool:
 
 
 def _read_checkpoint(path: str, shapes: Mapping[str, tuple[int, ...]], model: str) -> dict[str, np.ndarray]:
-    """The arrays of the `.npz` archive at `path`, checked against `shapes` header first.
+    """The arrays of the `.npz` archive at `path`, checked against `shapes`: headers first.
 
     Memory stays bounded by the model's own size: every member's name, dtype and shape are
     read from its `.npy` header (a few hundred bytes) and checked before its numbers are read.
