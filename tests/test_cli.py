@@ -53,6 +53,13 @@ def test_a_huge_step_count_is_refused_by_the_real_command_line(command):
     assert len(result.stderr.splitlines()) == 1
 
 
+def test_race_refuses_a_start_outside_the_escape_box(capsys):
+    assert main(["race", "--landscape", "rastrigin", "--start", "1e308", "0"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("tinygrad-opt race: start (1e+308, 0) is outside rastrigin's escape box: x from")
+    assert len(error.splitlines()) == 1
+
+
 def test_run_tour_refuses_a_huge_step_count(tmp_path):
     message = r"steps must be a whole number from 1 to MAX_STEPS = 10,000, got 10001"
     with pytest.raises(ValueError, match=message):

@@ -39,8 +39,7 @@ LISTEN_BACKLOG = 128  # connections waiting to be accepted (Python's default is 
 class RaceServer(ThreadingHTTPServer):
     """A threading HTTP server with a long listen queue that reports errors in one line."""
 
-    request_queue_size = LISTEN_BACKLOG
-    daemon_threads = True  # Ctrl-C does not wait for a slow client
+    request_queue_size = LISTEN_BACKLOG  # read by socketserver when it starts listening
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         error = sys.exc_info()[1]
