@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 import tinygrad_opt
+from tinygrad_opt import race, tour
 from tinygrad_opt.cli import build_parser, main
 
 
@@ -30,9 +31,40 @@ def test_no_command_prints_usage_and_fails(capsys):
     assert "usage: tinygrad-opt" in capsys.readouterr().err
 
 
-def test_demo_rejects_a_bad_step_count(capsys):
-    assert main(["demo", "--steps", "0"]) == 2
-    assert "--steps must be at least 1, got 0" in capsys.readouterr().err
+@pytest.mark.parametrize("command, limit", [(["demo"], tour.MAX_STEPS), (["race"], race.MAX_STEPS)])
+def test_step_counts_are_bounded(capsys, command, limit):
+    lowest = 1 if command == ["demo"] else 0
+    for steps in (lowest - 1, limit + 1, 10**9):
+        assert main([*command, "--steps", str(steps)]) == 2
+        expected = f"--steps must be from {lowest} to {limit:,}, got {steps:,}"
+        assert capsys.readouterr().err == f"tinygrad-opt {command[0]}: {expected}\n"
+    with pytest.raises(SystemExit):
+        main([*command, "--help"])
+    assert f"at most {limit:,}" in " ".join(capsys.readouterr().out.split())  # the help says the same limit
+
+
+@pytest.mark.parametrize("command", ["demo", "race"])
+def test_a_huge_step_count_is_refused_by_the_real_command_line(command):
+    result = subprocess.run([sys.executable, "-m", "tinygrad_opt", command, "--steps", "1000000000"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"tinygrad-opt {command}: --steps must be from")
+    assert "1,000,000,000" in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_race_refuses_a_start_outside_the_escape_box(capsys):
+    assert main(["race", "--landscape", "rastrigin", "--start", "1e308", "0"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("tinygrad-opt race: start (1e+308, 0) is outside rastrigin's escape box: x from")
+    assert len(error.splitlines()) == 1
+
+
+def test_run_tour_refuses_a_huge_step_count(tmp_path):
+    message = r"steps must be a whole number from 1 to MAX_STEPS = 10,000, got 10001"
+    with pytest.raises(ValueError, match=message):
+        tour.run_tour(tmp_path, steps=tour.MAX_STEPS + 1)
+    assert list(tmp_path.iterdir()) == []  # refused before writing anything
 
 
 @pytest.mark.parametrize("command", [["graph", "--out"],

@@ -8,9 +8,11 @@ import pytest
 
 from tinygrad_opt import Value, optim
 from tinygrad_opt.race import (
+    MAX_STEPS,
     MORE_RACERS,
     RACER_NAMES,
     Trajectory,
+    escape_box,
     format_table,
     landscapes,
     race,
@@ -117,8 +119,11 @@ def test_standard_racers_use_the_post_hyperparameters():
 @pytest.mark.parametrize("kwargs, message", [
     ({"steps": -1}, "steps"),
     ({"steps": 2.5}, "steps"),
+    ({"steps": MAX_STEPS + 1}, r"steps must be a whole number from 0 to MAX_STEPS = 100,000, got 100001"),
+    ({"steps": 10**9}, "MAX_STEPS = 100,000"),
     ({"start": (1.0,)}, "start"),
     ({"start": (math.inf, 0.0)}, "finite"),
+    ({"start": (1e308, 0.0)}, r"start \(1e\+308, 0\) is outside bowl's escape box: x from -55 to 55"),
     ({"clip_value": 0}, "clip_value"),
     ({"optimizers": {}}, "non-empty"),
     ({"landscape": "flatland"}, "unknown landscape"),
@@ -189,3 +194,14 @@ def test_schedule_free_racers_are_shown_at_their_average_x():
     assert not np.allclose(trajectory.points, training_points)  # x trails y
     table = format_table(result)
     assert table.splitlines()[3].startswith("ScheduleFreeAdamW ")  # the name column fits the name
+
+
+def test_a_start_far_outside_is_refused_on_every_landscape():
+    # Rastrigin's cos(2 pi x) has no value at x = 1e308 * 2 pi = inf: refused before any step.
+    for name in landscapes.names():
+        low_x, high_x, low_y, high_y = escape_box(landscapes.get(name))
+        for start in ((1e308, 0.0), (0.0, -1e308), (high_x * 1.01, low_y), (high_x, low_y * 1.01)):
+            with pytest.raises(ValueError, match=f"outside {name}'s escape box"):
+                race(name, standard_racers(0.01), start=start, steps=1)
+        corner = race(name, standard_racers(0.01), start=(high_x, low_y), steps=1)  # the edge is inside
+        assert all(trajectory.points[0].tolist() == [high_x, low_y] for trajectory in corner.values())

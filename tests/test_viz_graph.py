@@ -159,6 +159,31 @@ def test_control_characters_in_a_label_show_as_escapes():
     assert labelled["a\\x01b\\tc"][0] == "a\\x01b\\tc"
 
 
+@pytest.mark.parametrize("label", ["C:\\Net\\Graph", "\\G \\E \\T \\H \\L \\N", "\\\\N", "a\\", "\\"])
+def test_backslashes_render_literally_never_as_graphviz_escapes(label):
+    x = Value(1.5, label=label)
+    y = x * 2
+    y.label = label + "!"
+    y._op = label  # op names are drawn the same way
+    drawn = nodes(render(draw_graph(y)))
+    assert drawn["v1"][0] == label and drawn["v0"][0] == label + "!"
+    assert drawn["op0"] == [label]
+
+
+def test_very_long_labels_are_cut_with_an_ellipsis():
+    limit = graph.MAX_LABEL_LENGTH
+    x = Value(1.5, label="x" * 100_000)
+    y = x * 2
+    y.label = "ab" * 10_000 + "\\"
+    y._op = "<" * 50_000  # each becomes a 4-character entity
+    drawn = nodes(render(draw_graph(y)))
+    assert drawn["v1"][0] == "x" * (limit - 1) + "…"
+    assert drawn["v0"][0] == ("ab" * limit)[: limit - 1] + "…"
+    assert drawn["op0"] == ["<" * (limit - 1) + "…"]
+    short = Value(1.0, label="y" * limit)  # exactly the limit: kept whole
+    assert nodes(render(draw_graph(short)))["v0"][0] == "y" * limit
+
+
 def test_rankdir_puts_the_output_right_or_below():
     o = neuron()
     left_right = render(draw_graph(o, rankdir="LR"))

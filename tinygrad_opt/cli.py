@@ -16,16 +16,18 @@ from tinygrad_opt import __version__
 
 def _demo_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="out", help="folder for the pictures and the page (default out)")
-    parser.add_argument("--steps", type=int, default=300, help="training steps per optimizer (default 300)")
+    parser.add_argument("--steps", type=int, default=300,
+                        help="training steps per optimizer, at most 10,000 (default 300)")
     parser.add_argument("--quick", action="store_true", help="a few steps only, to check that it all runs")
     parser.add_argument("--no-page", action="store_true", help="leave out the race page")
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from tinygrad_opt.tour import run_tour
+    from tinygrad_opt.tour import MAX_STEPS, run_tour
 
-    if args.steps < 1:
-        print(f"tinygrad-opt demo: --steps must be at least 1, got {args.steps}", file=sys.stderr)
+    if not 1 <= args.steps <= MAX_STEPS:
+        message = f"--steps must be from 1 to {MAX_STEPS:,}, got {args.steps:,}"
+        print(f"tinygrad-opt demo: {message}", file=sys.stderr)
         return 2
     run_tour(args.out, steps=args.steps, quick=args.quick, page=not args.no_page)
     return 0
@@ -71,7 +73,8 @@ def _race_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--landscape", default="beale_like", metavar="NAME",
                         help="bowl, ravine, beale_like, beale, rosenbrock, saddle, himmelblau, rastrigin "
                              "(default beale_like)")
-    parser.add_argument("--steps", type=int, default=200, help="steps per racer (default 200)")
+    parser.add_argument("--steps", type=int, default=200,
+                        help="steps per racer, at most 100,000 (default 200)")
     parser.add_argument("--start", type=float, nargs=2, metavar=("X", "Y"),
                         help="start point (default: the landscape's own)")
     parser.add_argument("--lr", nargs="+", action="extend", default=[], metavar="NAME=VALUE",

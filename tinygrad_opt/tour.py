@@ -21,6 +21,10 @@ from tinygrad_opt import nn, optim
 from tinygrad_opt.data import make_moons, make_spirals
 from tinygrad_opt.engine import Value, no_grad
 
+# The most training steps per optimizer: the demo trains 13 optimizers on two data sets, so
+# 10,000 steps is already most of an hour; more would only keep the machine busy.
+MAX_STEPS = 10_000
+
 # Each optimizer with a learning rate that suits this small MLP (full batch, cross-entropy).
 # One rate each, picked from a coarse sweep; demos/optimizers_compared.py sweeps them all.
 OPTIMIZERS: dict[str, Callable[[list[Value]], optim.Optimizer]] = {
@@ -97,11 +101,13 @@ def run_tour(
     out: str | Path = "out", steps: int = 300, quick: bool = False, page: bool = True
 ) -> dict[str, Path]:
     """Run the tour, writing its pictures (and with `page` the race page) into `out`;
-    returns what it wrote."""
+    returns what it wrote. `steps` is from 1 to `MAX_STEPS`."""
     from tinygrad_opt.race.page import write_page
     from tinygrad_opt.viz import draw_graph, plot_decision_boundary, plot_losses
     from tinygrad_opt.viz.examples import neuron
 
+    if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
+        raise ValueError(f"steps must be a whole number from 1 to MAX_STEPS = {MAX_STEPS:,}, got {steps!r}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     steps = 20 if quick else steps

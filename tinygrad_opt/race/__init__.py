@@ -28,12 +28,18 @@ from tinygrad_opt import optim
 from tinygrad_opt.engine import Value
 from tinygrad_opt.race.landscapes import Landscape, get
 
-__all__ = ["Trajectory", "race", "standard_racers", "format_table", "RACER_NAMES", "MORE_RACERS",
-           "SUGGESTED_LR"]
+__all__ = [
+    "Trajectory", "race", "standard_racers", "format_table", "escape_box", "RACER_NAMES", "MORE_RACERS",
+    "SUGGESTED_LR", "MAX_STEPS",
+]
 
 # A racer "blows up" when it leaves the view box grown by this many view widths
 # (heights) on every side: far enough that overshooting and coming back is allowed.
 ESCAPE_MARGIN = 5.0
+
+# The most steps a race may take: a racer keeps every point it visits (the post races 200),
+# so a larger count would only fill memory; a racer that needs more wants a larger lr.
+MAX_STEPS = 100_000
 
 # The four racers of the post, in its order.
 RACER_NAMES = ("SGD", "Momentum", "RMSProp", "Adam")
@@ -90,8 +96,10 @@ def race(
 
     `optimizers` maps a racer's name to a factory: given the parameters [x, y] it
     returns an optimizer over them (`lambda params: SGD(params, lr=0.1)`). `start`
-    defaults to the landscape's own. With `clip_value`, each gradient component is
-    clipped to [-clip_value, clip_value] before the step (the post's `np.clip`).
+    defaults to the landscape's own and must lie in its `escape_box`; `steps` is at
+    most `MAX_STEPS`. With `clip_value`,
+    each gradient component is clipped to [-clip_value, clip_value] before the step (the
+    post's `np.clip`).
 
     A schedule-free racer takes its gradients at y but is shown at x, the average it hands
     back (its `eval()` point), with the loss there: what it would return after that many steps.
@@ -105,9 +113,9 @@ def race(
     for name, factory in optimizers.items():
         if not callable(factory):
             raise TypeError(f"optimizer {name!r} must be a factory params -> optimizer, got {factory!r:.60}")
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
-        raise ValueError(f"steps must be a whole number >= 0, got {steps!r}")
-    start = _check_start(landscape.start if start is None else start)
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not 0 <= steps <= MAX_STEPS:
+        raise ValueError(f"steps must be a whole number from 0 to MAX_STEPS = {MAX_STEPS:,}, got {steps!r}")
+    start = _check_start(landscape.start if start is None else start, landscape)
     if clip_value is not None and not (isinstance(clip_value, (int, float)) and clip_value > 0):
         raise ValueError(f"clip_value must be a positive number or None, got {clip_value!r}")
     clip = None if clip_value is None else float(clip_value)
@@ -120,10 +128,7 @@ def _run(
     """One racer: `steps` steps of its optimizer, stopping early if it blows up."""
     x, y = Value(start[0], label="x"), Value(start[1], label="y")
     optimizer = factory([x, y])
-    xmin, xmax, ymin, ymax = landscape.view
-    width, height = xmax - xmin, ymax - ymin
-    low_x, high_x = xmin - ESCAPE_MARGIN * width, xmax + ESCAPE_MARGIN * width
-    low_y, high_y = ymin - ESCAPE_MARGIN * height, ymax + ESCAPE_MARGIN * height
+    low_x, high_x, low_y, high_y = escape_box(landscape)
     shown_at_average = isinstance(optimizer, optim.schedulefree.ScheduleFree)
     points = [start]
     losses = []
@@ -151,13 +156,28 @@ def _run(
     return Trajectory(np.array(points, dtype=np.float64), np.array(losses, dtype=np.float64), diverged)
 
 
-def _check_start(start: Any) -> tuple[float, float]:
+def escape_box(landscape: Landscape) -> tuple[float, float, float, float]:
+    """(xmin, xmax, ymin, ymax) of the area a racer may be in: the view grown by
+    `ESCAPE_MARGIN` view widths (heights) on every side. Leaving it is blowing up."""
+    xmin, xmax, ymin, ymax = landscape.view
+    width, height = xmax - xmin, ymax - ymin
+    return (xmin - ESCAPE_MARGIN * width, xmax + ESCAPE_MARGIN * width,
+            ymin - ESCAPE_MARGIN * height, ymax + ESCAPE_MARGIN * height)
+
+
+def _check_start(start: Any, landscape: Landscape) -> tuple[float, float]:
     try:
         x, y = (float(v) for v in start)
     except (TypeError, ValueError):
         raise ValueError(f"start must be two numbers (x, y), got {start!r}") from None
     if not (math.isfinite(x) and math.isfinite(y)):
         raise ValueError(f"start must be finite, got ({x}, {y})")
+    low_x, high_x, low_y, high_y = escape_box(landscape)
+    if not (low_x <= x <= high_x and low_y <= y <= high_y):  # there, a racer has blown up already
+        raise ValueError(
+            f"start ({x:g}, {y:g}) is outside {landscape.name}'s escape box: x from {low_x:g} to "
+            f"{high_x:g}, y from {low_y:g} to {high_y:g}"
+        )
     return x, y
 
 

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from tinygrad_opt.race import RACER_NAMES, SUGGESTED_LR, format_table, race, standard_racers
+from tinygrad_opt.race import MAX_STEPS, RACER_NAMES, SUGGESTED_LR, format_table, race, standard_racers
 from tinygrad_opt.race.landscapes import get
 
 __all__ = ["parse_learning_rates", "run_race"]
@@ -46,6 +46,8 @@ def run_race(args: argparse.Namespace) -> int:
                 print(f"tinygrad-opt race: cannot serve on 127.0.0.1:{args.port}: {error}", file=sys.stderr)
                 return 1
             return 0
+        if not 0 <= args.steps <= MAX_STEPS:
+            raise ValueError(f"--steps must be from 0 to {MAX_STEPS:,}, got {args.steps:,}")
         rates = parse_learning_rates(args.lr, SUGGESTED_LR[landscape.name])
         suffix = Path(args.out).suffix.lower() if args.out else ""
         if args.out and suffix not in (".png", ".svg", ".html"):

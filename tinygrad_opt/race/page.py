@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_opt.race import RACER_NAMES, SUGGESTED_LR, Trajectory, race, standard_racers
+from tinygrad_opt.race import RACER_NAMES, SUGGESTED_LR, Trajectory, escape_box, race, standard_racers
 from tinygrad_opt.race.landscapes import Landscape, get, names
 
 __all__ = ["build_page", "write_page", "landscape_data", "race_data", "learning_rates", "PAGE_RACERS"]
@@ -128,7 +128,10 @@ def write_page(path: str | Path, **options: Any) -> Path:
 
 
 def parse_race_query(query: Mapping[str, str]) -> dict[str, Any]:
-    """Check a server request's `landscape`, `lr`, `x`, `y` and `steps`; ValueError names the bad one."""
+    """Check a server request's `landscape`, `lr`, `x`, `y` and `steps`; ValueError names the bad one.
+
+    `x`, `y` must lie in the landscape's `escape_box` and `steps` from 1 to 5000.
+    """
     landscape = get(query.get("landscape", ""))
     values = {}
     for key in ("lr", "x", "y"):
@@ -145,5 +148,11 @@ def parse_race_query(query: Mapping[str, str]) -> dict[str, Any]:
         raise ValueError(f"steps must be a whole number from 1 to 5000, got {steps!r}")
     if not values["lr"] > 0:
         raise ValueError(f"lr must be positive, got {values['lr']}")
+    low_x, high_x, low_y, high_y = escape_box(landscape)
+    if not (low_x <= values["x"] <= high_x and low_y <= values["y"] <= high_y):
+        raise ValueError(
+            f"x, y = ({values['x']:g}, {values['y']:g}) is outside {landscape.name}'s escape box: "
+            f"x from {low_x:g} to {high_x:g}, y from {low_y:g} to {high_y:g}"
+        )
     start = (values["x"], values["y"])
     return {"landscape": landscape, "lr": values["lr"], "start": start, "steps": int(steps)}

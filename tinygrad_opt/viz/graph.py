@@ -32,6 +32,7 @@ except ImportError as error:  # graphviz is in the `viz` extra
 
 RANKDIRS = ("LR", "RL", "TB", "BT")
 FULL_ARRAY_SIZE = 12  # tensors with at most this many elements are printed in full
+MAX_LABEL_LENGTH = 80  # longer labels and op names are cut, ending in "…" (dot refuses huge labels)
 
 
 def draw_graph(
@@ -76,7 +77,7 @@ def draw_graph(
         if not node._prev:
             continue
         op = f"op{i}"
-        dot.node(op, _html(node._op or "?"), shape="ellipse", style="filled", fillcolor="#eeeeee")
+        dot.node(op, _html(_shorten(node._op or "?")), shape="ellipse", style="filled", fillcolor="#eeeeee")
         dot.edge(op, f"v{i}")
         for parent in node._prev:
             if parent in index:
@@ -147,7 +148,7 @@ def _value_label(node: Value, show_grad: bool) -> str:
     """An HTML-like Graphviz label: a one-row table [label | data | grad], every text escaped."""
     cells = []
     if node.label:
-        cells.append(f"<B>{_escape(node.label)}</B>")
+        cells.append(f"<B>{_escape(_shorten(node.label))}</B>")
     cells.append(_lines("data", node.data))
     if show_grad:
         cells.append(_lines("grad", node.grad))
@@ -174,13 +175,22 @@ def describe(name: str, x: Any) -> list[str]:
     return [head, summary]
 
 
+def _shorten(text: str) -> str:
+    """`text` cut to `MAX_LABEL_LENGTH` characters, the last one an ellipsis, when longer."""
+    text = str(text)
+    return text if len(text) <= MAX_LABEL_LENGTH else text[: MAX_LABEL_LENGTH - 1] + "…"
+
+
 def _escape(text: str) -> str:
-    """Text for an HTML-like label: < > & " ' and ] become entities, so they show literally;
-    control characters other than a newline show as their escapes (a tab as \\t)."""
+    """Text for an HTML-like label, shown literally: < > & " ' and ] become entities;
+    a backslash is doubled, since Graphviz replaces \\N, \\G, \\E, \\T, \\H and \\L in a label
+    by the node's, graph's, edge's, tail's or head's name or the label itself (`\\\\` is one
+    backslash); control characters other than a newline show as their escapes (a tab as \\t)."""
     visible = "".join(
         c if c == "\n" or c.isprintable() else c.encode("unicode_escape").decode() for c in str(text)
     )
-    return html.escape(visible, quote=True).replace("]", "&#93;").replace("\n", "<BR/>")
+    escaped = html.escape(visible.replace("\\", "\\\\"), quote=True)  # one backslash becomes two
+    return escaped.replace("]", "&#93;").replace("\n", "<BR/>")
 
 
 def _html(text: str) -> str:
