@@ -8,6 +8,11 @@ micrograd 0.1.0 from PyPI (its own `micrograd.nn.MLP`, same weights) and PyTorch
 CPU. Runs are interleaved so machine noise hits all alike.
 
     python benchmarks/bench_engine.py [--rounds 5]
+    python benchmarks/bench_engine.py --deep [1000000]
+
+`--deep N` measures instead the promise that any depth backpropagates: a chain of N
+multiplications (a million by default), built, backpropagated and freed, with the time of
+each part and the peak memory; micrograd's recursive sort is tried on the same chain.
 """
 
 from __future__ import annotations
@@ -15,7 +20,9 @@ from __future__ import annotations
 import argparse
 import gc
 import random
+import resource
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -129,10 +136,51 @@ def interleaved(contenders: dict[str, Callable[[], object]], rounds: int, inner:
     return {name: statistics.median(t) for name, t in times.items()}
 
 
+def deep_chain(depth: int) -> None:
+    """Build x * c * c * ... (depth multiplications), backpropagate, free; time each part."""
+    factor = 1.0 + 1.0 / depth
+    start = time.perf_counter()
+    x = Value(0.5)
+    y = x
+    for _ in range(depth):
+        y = y * factor
+    built = time.perf_counter()
+    y.backward()
+    done = time.perf_counter()
+    del y
+    freed = time.perf_counter()
+    expected = factor**depth
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    print(f"a chain of {depth:,} multiplications (tinygrad_opt):")
+    print(f"  build {built - start:.2f} s, backward {done - built:.2f} s, free {freed - done:.2f} s")
+    print(f"  dx = {x.grad:.12g} (exact {expected:.12g}); peak memory of the process {peak_mib:.0f} MiB")
+    try:
+        from micrograd.engine import Value as MicrogradValue
+    except ImportError:
+        print("micrograd is not installed (pip install micrograd==0.1.0): left out")
+        return
+    z = MicrogradValue(0.5)
+    for _ in range(depth):
+        z = z * factor
+    try:
+        z.backward()
+        print("micrograd 0.1.0: backpropagated")
+    except RecursionError:
+        print(f"micrograd 0.1.0: RecursionError (its recursive sort; Python's limit is "
+              f"{sys.getrecursionlimit()} frames)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7, help="timed rounds of each contender")
+    parser.add_argument("--deep", type=int, nargs="?", const=1_000_000, default=None, metavar="N",
+                        help="time a chain of N multiplications instead (default N: a million)")
     args = parser.parse_args()
+    if args.deep is not None:
+        if args.deep < 1:
+            parser.error(f"--deep needs a positive number of multiplications, got {args.deep}")
+        deep_chain(args.deep)
+        return
     points, labels = two_moons()
     print(f"micrograd's demo step: MLP(2, [16, 16, 1]), 100 points; median of {args.rounds} rounds\n")
 
