@@ -814,7 +814,8 @@ def _exp(x: Any) -> Any:
         return np.exp(x)
 
 
-# ------------------------------------------- argument checks shared by nn and data
+# ------------------------------------- seeds and counts: the helpers nn and data share
+# They live here because the engine is the one module every package may import.
 def rng_from(seed: Seed) -> np.random.Generator:
     """A NumPy Generator from an int seed (the same int, the same numbers), an existing
     Generator (returned as is, so draws continue from it) or None (fresh randomness)."""

@@ -141,7 +141,7 @@ def cross_entropy(input: Any, target: Any, *, reduction: str = "mean", label_smo
     """
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing!r}")
-    logits = _check_reduction_andas_value(input, reduction)
+    logits = _check_reduction_and_lift(input, reduction)
     log_probs = logits.log_softmax(axis=-1)
     nll = _pick(log_probs, target, "cross_entropy")
     if label_smoothing > 0:
@@ -156,7 +156,7 @@ def nll_loss(input: Any, target: Any, *, reduction: str = "mean") -> Value:
     `cross_entropy(x, y)` is `nll_loss(x.log_softmax(), y)`; use this one when the model already
     ends in a log-softmax.
     """
-    log_probs = _check_reduction_andas_value(input, reduction)
+    log_probs = _check_reduction_and_lift(input, reduction)
     return _reduce(_pick(log_probs, target, "nll_loss"), reduction)
 
 
@@ -176,7 +176,7 @@ def softmax(x: Any, temperature: float = 1.0, axis: int = -1) -> Value:
 
 
 # ----------------------------------------------------------- internal functions
-def _check_reduction_andas_value(input: Any, reduction: str) -> Value:
+def _check_reduction_and_lift(input: Any, reduction: str) -> Value:
     if not isinstance(reduction, str) or reduction not in REDUCTIONS:
         raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
     return as_value(input)
@@ -184,7 +184,7 @@ def _check_reduction_andas_value(input: Any, reduction: str) -> Value:
 
 def _pair(input: Any, target: Any, name: str, reduction: str) -> tuple[Value, Value]:
     """Prediction and target as Values of the same shape."""
-    x = _check_reduction_andas_value(input, reduction)
+    x = _check_reduction_and_lift(input, reduction)
     y = as_value(target)
     if x.shape != y.shape:
         raise ValueError(f"{name}: input has shape {x.shape} but target has shape {y.shape}; they must match")
