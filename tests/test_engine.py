@@ -485,9 +485,10 @@ def test_any_number_assigned_to_data_works_everywhere(number):
     p = Value(1.0, label="p")
     p.data = number
     assert p.shape == () and p.size == 1 and float(p.data) == float(number)
-    loss = (p * 3.0 + p * p).tanh() + layer(np.ones((1, 1))).sum()
+    loss = (p * 0.1).tanh() + 0.5 * p * p + 3.0 * p + layer(np.ones((1, 1))).sum()
     loss.backward()
-    expected = (3 + 2 * float(number)) * (1 - math.tanh(3 * float(number) + float(number) ** 2) ** 2)
+    n = float(number)
+    expected = 0.1 * (1 - math.tanh(0.1 * n) ** 2) + n + 3.0  # at least 3: every step below moves p
     assert float(p.grad) == pytest.approx(expected, rel=1e-6)
     layer.scalar = p  # found by the module as a parameter
     assert float(layer.state_dict()["scalar"]) == float(number)
