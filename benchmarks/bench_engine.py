@@ -20,6 +20,11 @@ torch installed (this checkout is put first on the path, so it need not be insta
 there). A missing peer is named in the output and its comparison is left out.
 
     python benchmarks/bench_engine.py [--rounds 9]
+    python benchmarks/bench_engine.py --deep [1000000]
+
+`--deep N` measures instead the promise that any depth backpropagates: a chain of N
+multiplications (a million by default), built, backpropagated and freed, with the time of
+each part and the peak memory; micrograd's recursive sort is tried on the same chain.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import argparse
 import gc
 import os
 import random
+import resource
 import statistics
 import sys
 import time
@@ -43,7 +49,7 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # time this checkout, not an installed copy
 
 from tinygrad_opt import optim  # noqa: E402
-from tinygrad_opt.engine import Value  # noqa: E402
+from tinygrad_opt.engine import Value, topological_order  # noqa: E402
 from tinygrad_opt.nn import scalar as scalar_nn  # noqa: E402
 
 LR = 0.01  # both paths, both sides
@@ -73,16 +79,6 @@ def scalar_step(model: Any, value_type: type, points: np.ndarray, labels: np.nda
             p.data -= LR * p.grad
         return loss
     return step
-
-
-def _count_nodes(root: object) -> int:
-    seen, stack = {id(root)}, [root]
-    while stack:
-        for child in stack.pop()._prev:
-            if id(child) not in seen:
-                seen.add(id(child))
-                stack.append(child)
-    return len(seen)
 
 
 def tensor_step(points: np.ndarray, labels: np.ndarray, use_optimizer: bool,
@@ -166,6 +162,40 @@ def interleaved(contenders: dict[str, Callable[[], object]], rounds: int, inner:
     return {name: statistics.median(t) for name, t in times.items()}
 
 
+def deep_chain(depth: int) -> None:
+    """Build x * c * c * ... (depth multiplications), backpropagate, free; time each part."""
+    factor = 1.0 + 1.0 / depth
+    start = time.perf_counter()
+    x = Value(0.5)
+    y = x
+    for _ in range(depth):
+        y = y * factor
+    built = time.perf_counter()
+    y.backward()
+    done = time.perf_counter()
+    del y
+    freed = time.perf_counter()
+    expected = factor**depth
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    print(f"a chain of {depth:,} multiplications (tinygrad_opt):")
+    print(f"  build {built - start:.2f} s, backward {done - built:.2f} s, free {freed - done:.2f} s")
+    print(f"  dx = {x.grad:.12g} (exact {expected:.12g}); peak memory of the process {peak_mib:.0f} MiB")
+    try:
+        from micrograd.engine import Value as MicrogradValue
+    except ImportError:
+        print("micrograd is not installed (pip install micrograd==0.1.0): left out")
+        return
+    z = MicrogradValue(0.5)
+    for _ in range(depth):
+        z = z * factor
+    try:
+        z.backward()
+        print("micrograd 0.1.0: backpropagated")
+    except RecursionError:
+        print(f"micrograd 0.1.0: RecursionError (its recursive sort; Python's limit is "
+              f"{sys.getrecursionlimit()} frames)")
+
+
 def ratio_text(peer_seconds: float | None, seconds: float) -> str:
     return "no peer" if peer_seconds is None else f"{peer_seconds / seconds:.2f}x"
 
@@ -173,7 +203,14 @@ def ratio_text(peer_seconds: float | None, seconds: float) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=9, help="timed rounds of each contender")
+    parser.add_argument("--deep", type=int, nargs="?", const=1_000_000, default=None, metavar="N",
+                        help="time a chain of N multiplications instead (default N: a million)")
     args = parser.parse_args()
+    if args.deep is not None:
+        if args.deep < 1:
+            parser.error(f"--deep needs a positive number of multiplications, got {args.deep}")
+        deep_chain(args.deep)
+        return
     points, labels = two_moons()
     missing = []
     print(f"micrograd's demo step: MLP(2, [16, 16, 1]), 100 points; median of {args.rounds} interleaved "
@@ -192,7 +229,8 @@ def main() -> None:
         random.seed(1337)  # the same weights: both draw them from random.uniform(-1, 1) in one order
         reference = micrograd_nn.MLP(2, [16, 16, 1])
         scalar["micrograd 0.1.0"] = scalar_step(reference, MicrogradValue, points, labels)
-    nodes = {name: _count_nodes(step()) for name, step in scalar.items()}  # warm-up
+    # Warm-up, counting the nodes: micrograd's Values have the same `_prev`, so one walker counts both.
+    nodes = {name: len(topological_order(step())) for name, step in scalar.items()}
     scalar_times = interleaved(scalar, args.rounds, inner=1)
     print(f"{'scalar path, manual update':<34}{'graph nodes':>12}{'ms / step':>12}{'micrograd / ours':>18}")
     for name, seconds in scalar_times.items():

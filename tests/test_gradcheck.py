@@ -3,13 +3,12 @@
 import numpy as np
 import pytest
 
-from tinygrad_opt import GradcheckError, Value, gradcheck
+from tinygrad_opt import GradcheckError, Value, gradcheck, operation
 
 
 def square_with_wrong_backward(v):
-    out = v * v
-    out._backward = lambda node, grad: node._prev[0]._accumulate(grad * 3)  # claims d(x^2)/dx = 3
-    return out.sum()
+    claims_three = lambda out, grad: (grad * 3,)  # noqa: E731  (claims d(x^2)/dx = 3)
+    return operation(v.data * v.data, (v,), "square", claims_three).sum()
 
 
 def test_a_right_gradient_passes():
@@ -31,12 +30,23 @@ def test_a_wrong_scalar_gradient_is_caught():
 
 def test_a_nan_gradient_is_a_mismatch():
     def nan_backward(v):
-        out = v * 1.0
-        out._backward = lambda node, grad: node._prev[0]._accumulate(float("nan"))
-        return out
+        return operation(v.data * 1.0, (v,), "times one", lambda out, grad: (float("nan"),))
 
     with pytest.raises(GradcheckError, match="backward gives nan"):
         gradcheck(nan_backward, Value(1.0))
+
+
+def test_a_wrong_micrograd_style_closure_is_caught():
+    def cube_with_wrong_backward(x):
+        out = Value(x.data**3, (x,), "cube")
+
+        def _backward():
+            x.grad += 2 * x.data**2 * out.grad  # should be 3 x^2
+        out._backward = _backward
+        return out
+
+    with pytest.raises(GradcheckError, match="input 0: backward gives 8.0, central differences 12.0"):
+        gradcheck(cube_with_wrong_backward, Value(2.0))
 
 
 def test_gradcheck_leaves_the_data_as_it_was():

@@ -57,6 +57,15 @@ def test_huber_loss_both_branches():
     np.testing.assert_allclose(wide.data, [2.0, 4.0])
 
 
+def test_huber_loss_with_infinite_delta_is_half_the_squared_error():
+    # PyTorch 2.13: huber_loss([0, 1, 5, -20], 0, delta=inf) = 53.25 = 0.5 * mse_loss (no linear zone)
+    x = Value([0.0, 1.0, 5.0, -20.0])
+    loss = nn.huber_loss(x, np.zeros(4), delta=math.inf)
+    assert loss.item() == 53.25
+    loss.backward()
+    np.testing.assert_allclose(x.grad, x.data / 4)  # d/dx of 0.5 x^2, averaged over 4
+
+
 @pytest.mark.parametrize("loss_fn", [nn.mse_loss, nn.l1_loss, nn.huber_loss])
 def test_regression_losses_gradcheck(loss_fn):
     rng = np.random.default_rng(0)
@@ -83,11 +92,19 @@ def test_binary_cross_entropy_closed_form():
     np.testing.assert_allclose(p.grad, [(-0.1 / 0.09) / 2, (0.2 / 0.16) / 2])
 
 
+@pytest.mark.parametrize("target, bad", [([2.0, 0.0], "2.0"), ([1.0, -0.5], "-0.5"),
+                                         ([float("nan"), 1.0], "nan")])
+def test_binary_cross_entropy_refuses_targets_outside_zero_one(target, bad):
+    with pytest.raises(ValueError, match=rf"binary_cross_entropy needs targets in \[0, 1\], got {bad}"):
+        nn.binary_cross_entropy(Value([0.5, 0.5]), target)
+
+
 def test_binary_cross_entropy_soft_targets_gradcheck():
     rng = np.random.default_rng(1)
     p = Value(rng.uniform(0.05, 0.95, size=6))
     target = rng.uniform(0, 1, size=6)
     assert gradcheck(lambda v: nn.binary_cross_entropy(v, target), p)
+    assert gradcheck(lambda v, t: nn.binary_cross_entropy(v, t), p, Value(target))  # the target's too
 
 
 def test_binary_cross_entropy_at_zero_and_one_is_clamped_like_pytorch():

@@ -185,7 +185,7 @@ def test_linear_init_is_pytorch_default_and_seedable():
 
 
 def test_linear_rejects_bad_sizes_and_inputs():
-    with pytest.raises(ValueError, match="nin must be a positive int, got 0"):
+    with pytest.raises(ValueError, match="nin must be an int >= 1, got 0"):
         nn.Linear(0, 2)
     with pytest.raises(ValueError, match=r"inputs of shape \(\.\.\., 3\), got \(4, 2\)"):
         nn.Linear(3, 2)(np.zeros((4, 2)))

@@ -14,6 +14,11 @@ output is dropped. (micrograd's closures capture their own output, which leaves
 every graph to the cyclic garbage collector.) `backward()` is iterative, so a chain
 of a million operations backpropagates.
 
+micrograd's own ways work too: `Value(data, (a, b), 'op')` makes a node, a zero-argument
+closure assigned to `out._backward` is its backward rule, and `node._backward()` runs one
+node's rule by hand. `operation(...)` is the engine's public way to add an op without a
+closure (see docs/engine.md, "Adding your own op").
+
 Domain errors are errors: `log` or `sqrt` of a negative number, and a fractional
 power of one, raise `ValueError` naming the first bad element, for scalars and
 tensors alike. At the edge of the domain results follow IEEE arithmetic, as in
@@ -23,27 +28,36 @@ NumPy and PyTorch: `log(0) = -inf`, `1 / 0 = inf`, and the gradients there are i
 from __future__ import annotations
 
 import contextlib
+import contextvars
+import functools
 import math
+import operator
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
 Axis = int | tuple[int, ...] | None
+Seed = int | np.random.Generator | None
 
-_grad_enabled = True
+# Whether operations record their inputs. A context variable, so each thread (and each
+# asyncio task) has its own: one thread inside `no_grad` leaves the others recording.
+_grad_mode = contextvars.ContextVar("grad_mode", default=True)
+_grad_enabled = _grad_mode.get
 _new_node = object.__new__  # makes a Value without running __init__'s checks
 
 
 @contextlib.contextmanager
 def no_grad() -> Iterator[None]:
-    """Inside this block results record no parents: nothing to backpropagate, nothing kept alive."""
-    global _grad_enabled
-    previous, _grad_enabled = _grad_enabled, False
+    """Inside this block results record no parents: nothing to backpropagate, nothing kept alive.
+
+    It applies to the thread that enters it (as in PyTorch): other threads keep recording.
+    """
+    token = _grad_mode.set(False)
     try:
         yield
     finally:
-        _grad_enabled = previous
+        _grad_mode.reset(token)
 
 
 class Value:
@@ -52,56 +66,112 @@ class Value:
     `Value(3.0)` is a scalar (`data` is a Python float); `Value([1, 2])` or
     `Value(array)` is a tensor (`data` is an ndarray: float64 unless the array is
     already floating, so float32 stays float32; an ndarray is used as is, not
-    copied). `_prev` (the inputs) and `_op` (the operation's name) keep micrograd's
-    names, so graph-drawing code written for micrograd works unchanged.
+    copied). The arguments are micrograd's, in micrograd's order: `_children` (the
+    inputs) and `_op` (the operation's name) are set by operations and kept as `_prev`
+    and `_op`, so graph-drawing code written for micrograd works unchanged.
+
+    Anything assigned to `data` later is converted the same way (`p.data = 0` makes
+    the float 0.0), so a micrograd habit cannot leave an int behind for the engine to trip on.
     """
 
-    __slots__ = ("data", "grad", "label", "_prev", "_op", "_backward", "_ctx", "__weakref__")
+    __slots__ = ("_data", "grad", "label", "_prev", "_op", "_rule", "_ctx", "__weakref__")
     __array_ufunc__ = None  # `ndarray + Value` defers to Value.__radd__ instead of looping
 
-    def __init__(self, data: Any, label: str = "", _children: tuple = (), _op: str = "") -> None:
-        self.data = data if type(data) is float else _as_data(data)
-        self.grad = _zeros(self.data)
+    def __init__(self, data: Any, _children: Sequence[Value] = (), _op: str = "", label: str = "") -> None:
+        self._data = data if type(data) is float else _as_data(data)
+        self.grad = _zeros(self._data)
         self.label = label
         self._prev = _children if type(_children) is tuple else tuple(_children)
+        for child in self._prev:
+            if not isinstance(child, Value):
+                raise TypeError(
+                    f"Value's second argument is _children, the Values an operation read (micrograd's "
+                    f"order); got {_children!r:.60}. To name a Value, write label=..."
+                )
         self._op = _op
-        self._backward: Callable[[Value, Any], None] | None = None
+        self._rule: Callable | None = None  # the backward rule; see `_backward` and `operation`
         self._ctx: Any = None
+
+    # `data` is a property, so that an assignment is converted like the constructor's
+    # argument (and the gradient kept in step with it). The number itself lives in `_data`;
+    # the engine's own operations read `_data` directly, which saves them the property's
+    # function call on the hot path. Code outside the engine reads and writes `data`.
+    def _set_data(self, data: Any) -> None:
+        if type(data) is not float:
+            data = _as_data(data)
+            self.grad = _grad_like(self.grad, data)
+        elif type(self.grad) is not float:
+            self.grad = _grad_like(self.grad, data)
+        self._data = data
+
+    data = property(operator.attrgetter("_data"), _set_data, doc="The number or array this node holds.")
 
     @staticmethod
     def _result(data: Any, inputs: tuple, op: str, backward: Callable, ctx: Any = None) -> Value:
-        """The output node of an operation (under `no_grad`: no inputs, no backward rule)."""
-        out = _new_node(Value)
+        """The output node of an operation (under `no_grad`: no inputs, no backward rule).
+
+        It has the class of the first input, so operations on a subclass of Value give
+        that subclass.
+        """
+        out = _new_node(inputs[0].__class__)
         if type(data) is float:
             out.grad = 0.0
         else:
             data = np.asarray(data)
-            if data.ndim == 0 and all(type(v.data) is float for v in inputs):
+            if data.ndim == 0 and all(type(v._data) is float for v in inputs):
                 data = float(data)  # an operation on scalars gives a scalar
             out.grad = _zeros(data)
-        out.data = data
+        out._data = data
         out.label = ""
         out._op = op
-        if _grad_enabled:
-            out._prev, out._backward, out._ctx = inputs, backward, ctx
+        if _grad_enabled():
+            out._prev, out._rule, out._ctx = inputs, backward, ctx
         else:
-            out._prev, out._backward, out._ctx = (), None, None
+            out._prev, out._rule, out._ctx = (), None, None
         return out
 
     def _accumulate(self, grad: Any) -> None:
         """Add an incoming gradient, summed back to this node's shape if it was broadcast."""
-        if type(grad) is float and type(self.data) is float:
+        if type(grad) is float and type(self._data) is float:
             self.grad += grad
-        elif type(self.data) is float:
+        elif type(self._data) is float:
             self.grad += float(np.sum(grad))
         else:
-            self.grad += _sum_to_shape(grad, self.data.shape)
+            self.grad += _sum_to_shape(grad, self._data.shape)
+
+    # micrograd's `_backward`: a zero-argument function that runs this node's backward rule.
+    # Reading it gives one (for the engine's ops, made on the spot, so no node keeps a
+    # closure); assigning a closure to it, as micrograd's lessons do, makes that closure the rule.
+    @property
+    def _backward(self) -> Callable[[], None]:
+        rule = self._rule
+        if rule is None:
+            return _nothing
+        if type(rule) is _Closure:
+            return rule.closure
+        return functools.partial(_run_rule, self)
+
+    @_backward.setter
+    def _backward(self, closure: Callable[[], None] | None) -> None:
+        if closure is not None and not callable(closure):
+            raise TypeError(f"_backward must be a function of no arguments, got {type(closure).__name__}")
+        self._rule = None if closure is None else _Closure(closure)
+
+    @property
+    def inputs(self) -> tuple[Value, ...]:
+        """The Values this node was computed from (micrograd's `_prev`); () for a leaf."""
+        return self._prev
+
+    @property
+    def saved(self) -> Any:
+        """What the operation that made this node saved for its backward rule (see `operation`)."""
+        return self._ctx
 
     # ----------------------------------------------------------------- arithmetic
     def __add__(self, other: Any) -> Value:
-        other = other if type(other) is Value else _lift(other)
+        other = other if type(other) is Value else as_value(other)
         try:
-            out = self.data + other.data
+            out = self._data + other._data
         except ValueError:
             raise _shape_error("+", self, other) from None
         return Value._result(out, (self, other), "+", Value._add_backward)
@@ -113,9 +183,9 @@ class Value:
         b._accumulate(grad)
 
     def __sub__(self, other: Any) -> Value:
-        other = other if type(other) is Value else _lift(other)
+        other = other if type(other) is Value else as_value(other)
         try:
-            out = self.data - other.data
+            out = self._data - other._data
         except ValueError:
             raise _shape_error("-", self, other) from None
         return Value._result(out, (self, other), "-", Value._sub_backward)
@@ -127,9 +197,9 @@ class Value:
         b._accumulate(-grad)
 
     def __mul__(self, other: Any) -> Value:
-        other = other if type(other) is Value else _lift(other)
+        other = other if type(other) is Value else as_value(other)
         try:
-            out = self.data * other.data
+            out = self._data * other._data
         except ValueError:
             raise _shape_error("*", self, other) from None
         return Value._result(out, (self, other), "*", Value._mul_backward)
@@ -137,13 +207,13 @@ class Value:
     @staticmethod
     def _mul_backward(out: Value, grad: Any) -> None:  # d(ab)/da = b, d(ab)/db = a
         a, b = out._prev
-        a._accumulate(grad * b.data)
-        b._accumulate(grad * a.data)
+        a._accumulate(grad * b._data)
+        b._accumulate(grad * a._data)
 
     def __truediv__(self, other: Any) -> Value:
-        other = other if type(other) is Value else _lift(other)
+        other = other if type(other) is Value else as_value(other)
         try:
-            out = _divide(self.data, other.data)
+            out = _divide(self._data, other._data)
         except ValueError:
             raise _shape_error("/", self, other) from None
         return Value._result(out, (self, other), "/", Value._div_backward)
@@ -151,15 +221,15 @@ class Value:
     @staticmethod
     def _div_backward(out: Value, grad: Any) -> None:  # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2
         a, b = out._prev
-        a._accumulate(_divide(grad, b.data))
-        b._accumulate(-_divide(grad * out.data, b.data))
+        a._accumulate(_divide(grad, b._data))
+        b._accumulate(-_divide(grad * out._data, b._data))
 
     def __pow__(self, exponent: float) -> Value:
         if not isinstance(exponent, (int, float, np.integer, np.floating)) or isinstance(exponent, bool):
             raise TypeError(f"** takes a number exponent, got {type(exponent).__name__}")
         if not float(exponent).is_integer():
-            _check_domain(self.data, f"** {exponent}", ">= 0 (a fractional power of a negative number)")
-        out = _power(self.data, exponent)
+            _check_domain(self._data, f"** {exponent}", ">= 0 (a fractional power of a negative number)")
+        out = _power(self._data, exponent)
         return Value._result(out, (self,), f"**{exponent}", Value._pow_backward, exponent)
 
     @staticmethod
@@ -167,10 +237,10 @@ class Value:
         (x,) = out._prev
         p = out._ctx
         if p != 0:  # x^0 is constant; p x^(p-1) would be 0 * inf = nan at x = 0
-            x._accumulate(grad * p * _power(x.data, p - 1))
+            x._accumulate(grad * p * _power(x._data, p - 1))
 
     def __neg__(self) -> Value:
-        return Value._result(-self.data, (self,), "neg", Value._neg_backward)
+        return Value._result(-self._data, (self,), "neg", Value._neg_backward)
 
     @staticmethod
     def _neg_backward(out: Value, grad: Any) -> None:  # d(-x)/dx = -1
@@ -180,49 +250,49 @@ class Value:
         return self + other
 
     def __rsub__(self, other: Any) -> Value:  # other - self
-        return _lift(other) - self
+        return _constant_like(self, other) - self
 
     def __rmul__(self, other: Any) -> Value:  # other * self
         return self * other
 
     def __rtruediv__(self, other: Any) -> Value:  # other / self
-        return _lift(other) / self
+        return _constant_like(self, other) / self
 
     # ------------------------------------------------------ elementwise functions
     def relu(self) -> Value:
-        x = self.data
+        x = self._data
         out = (x if x > 0 else 0.0) if type(x) is float else np.maximum(x, 0)
         return Value._result(out, (self,), "ReLU", Value._relu_backward)
 
     @staticmethod
     def _relu_backward(out: Value, grad: Any) -> None:  # 1 where x > 0, else 0
-        out._prev[0]._accumulate(grad * (out.data > 0))
+        out._prev[0]._accumulate(grad * (out._data > 0))
 
     def tanh(self) -> Value:
-        x = self.data
+        x = self._data
         out = math.tanh(x) if type(x) is float else np.tanh(x)
         return Value._result(out, (self,), "tanh", Value._tanh_backward)
 
     @staticmethod
     def _tanh_backward(out: Value, grad: Any) -> None:  # d tanh(x)/dx = 1 - tanh(x)^2
-        out._prev[0]._accumulate(grad * (1 - out.data * out.data))
+        out._prev[0]._accumulate(grad * (1 - out._data * out._data))
 
     def sigmoid(self) -> Value:
-        return Value._result(_sigmoid(self.data), (self,), "sigmoid", Value._sigmoid_backward)
+        return Value._result(_sigmoid(self._data), (self,), "sigmoid", Value._sigmoid_backward)
 
     @staticmethod
     def _sigmoid_backward(out: Value, grad: Any) -> None:  # d s(x)/dx = s(x) (1 - s(x))
-        out._prev[0]._accumulate(grad * out.data * (1 - out.data))
+        out._prev[0]._accumulate(grad * out._data * (1 - out._data))
 
     def exp(self) -> Value:
-        return Value._result(_exp(self.data), (self,), "exp", Value._exp_backward)
+        return Value._result(_exp(self._data), (self,), "exp", Value._exp_backward)
 
     @staticmethod
     def _exp_backward(out: Value, grad: Any) -> None:  # d e^x/dx = e^x
-        out._prev[0]._accumulate(grad * out.data)
+        out._prev[0]._accumulate(grad * out._data)
 
     def log(self) -> Value:
-        x = self.data
+        x = self._data
         _check_domain(x, "log", ">= 0")
         if type(x) is float:
             out = math.log(x) if x > 0 else -math.inf
@@ -234,56 +304,56 @@ class Value:
     @staticmethod
     def _log_backward(out: Value, grad: Any) -> None:  # d log(x)/dx = 1/x
         (x,) = out._prev
-        x._accumulate(_divide(grad, x.data))
+        x._accumulate(_divide(grad, x._data))
 
     def sqrt(self) -> Value:
-        x = self.data
+        x = self._data
         _check_domain(x, "sqrt", ">= 0")
         out = math.sqrt(x) if type(x) is float else np.sqrt(x)
         return Value._result(out, (self,), "sqrt", Value._sqrt_backward)
 
     @staticmethod
     def _sqrt_backward(out: Value, grad: Any) -> None:  # d sqrt(x)/dx = 1 / (2 sqrt(x))
-        out._prev[0]._accumulate(_divide(grad, 2 * out.data))
+        out._prev[0]._accumulate(_divide(grad, 2 * out._data))
 
     def abs(self) -> Value:
-        return Value._result(abs(self.data), (self,), "abs", Value._abs_backward)
+        return Value._result(abs(self._data), (self,), "abs", Value._abs_backward)
 
     @staticmethod
     def _abs_backward(out: Value, grad: Any) -> None:  # d|x|/dx = sign(x), 0 at 0
-        x = out._prev[0].data
+        x = out._prev[0]._data
         out._prev[0]._accumulate(grad * (float((x > 0) - (x < 0)) if type(x) is float else np.sign(x)))
 
     __abs__ = abs
 
     def sin(self) -> Value:
-        x = self.data
+        x = self._data
         out = math.sin(x) if type(x) is float else np.sin(x)
         return Value._result(out, (self,), "sin", Value._sin_backward)
 
     @staticmethod
     def _sin_backward(out: Value, grad: Any) -> None:  # d sin(x)/dx = cos(x)
-        x = out._prev[0].data
+        x = out._prev[0]._data
         out._prev[0]._accumulate(grad * (math.cos(x) if type(x) is float else np.cos(x)))
 
     def cos(self) -> Value:
-        x = self.data
+        x = self._data
         out = math.cos(x) if type(x) is float else np.cos(x)
         return Value._result(out, (self,), "cos", Value._cos_backward)
 
     @staticmethod
     def _cos_backward(out: Value, grad: Any) -> None:  # d cos(x)/dx = -sin(x)
-        x = out._prev[0].data
+        x = out._prev[0]._data
         out._prev[0]._accumulate(-grad * (math.sin(x) if type(x) is float else np.sin(x)))
 
     # ------------------------------------------------------------- linear algebra
     def __matmul__(self, other: Any) -> Value:
-        other = _lift(other)
+        other = as_value(other)
         if self.ndim == 0 or other.ndim == 0:
             shapes = f"{self.shape} and {other.shape}"
             raise ValueError(f"@ needs operands of 1 or more dimensions, got shapes {shapes}")
         try:
-            out = self.data @ other.data
+            out = self._data @ other._data
         except ValueError:
             raise ValueError(f"@ cannot multiply shapes {self.shape} and {other.shape}") from None
         return Value._result(out, (self, other), "@", Value._matmul_backward)
@@ -292,8 +362,8 @@ class Value:
     def _matmul_backward(out: Value, grad: Any) -> None:  # C = AB: dA = G B^T, dB = A^T G
         a, b = out._prev
         # A 1-D left operand acts as a row (1, n), a 1-D right operand as a column (n, 1).
-        left = a.data[None, :] if a.ndim == 1 else a.data
-        right = b.data[:, None] if b.ndim == 1 else b.data
+        left = a._data[None, :] if a.ndim == 1 else a._data
+        right = b._data[:, None] if b.ndim == 1 else b._data
         g = np.expand_dims(grad, -1) if b.ndim == 1 else grad
         g = np.expand_dims(g, -2) if a.ndim == 1 else g
         grad_a = g @ np.swapaxes(right, -1, -2)
@@ -302,11 +372,11 @@ class Value:
         b._accumulate(grad_b[..., 0] if b.ndim == 1 else grad_b)
 
     def __rmatmul__(self, other: Any) -> Value:  # other @ self
-        return _lift(other) @ self
+        return _constant_like(self, other) @ self
 
     # ----------------------------------------------------------------- reductions
     def sum(self, axis: Axis = None, keepdims: bool = False) -> Value:
-        out = np.sum(self.data, axis=axis, keepdims=keepdims)
+        out = np.sum(self._data, axis=axis, keepdims=keepdims)
         return Value._result(out, (self,), "sum", Value._sum_backward, (axis, keepdims))
 
     @staticmethod
@@ -315,27 +385,27 @@ class Value:
         x._accumulate(np.broadcast_to(_restore_axes(grad, *out._ctx), x.shape))
 
     def mean(self, axis: Axis = None, keepdims: bool = False) -> Value:
-        out = np.mean(self.data, axis=axis, keepdims=keepdims)
+        out = np.mean(self._data, axis=axis, keepdims=keepdims)
         return Value._result(out, (self,), "mean", Value._mean_backward, (axis, keepdims))
 
     @staticmethod
     def _mean_backward(out: Value, grad: Any) -> None:  # ... divided by how many were averaged
         x = out._prev[0]
-        count = x.size // max(np.size(out.data), 1)
+        count = x.size // max(np.size(out._data), 1)
         x._accumulate(np.broadcast_to(_restore_axes(grad, *out._ctx) / count, x.shape))
 
     def max(self, axis: Axis = None, keepdims: bool = False) -> Value:
         """The largest element(s); where several tie, they share the gradient equally."""
         if self.size == 0:
             raise ValueError("max of an empty Value")
-        out = np.max(self.data, axis=axis, keepdims=keepdims)
+        out = np.max(self._data, axis=axis, keepdims=keepdims)
         return Value._result(out, (self,), "max", Value._max_backward, (axis, keepdims))
 
     @staticmethod
     def _max_backward(out: Value, grad: Any) -> None:  # only the winners, sharing ties equally
         x = out._prev[0]
         axis, keepdims = out._ctx
-        winners = x.data == _restore_axes(out.data, axis, keepdims)
+        winners = x._data == _restore_axes(out._data, axis, keepdims)
         share = winners / np.sum(winners, axis=axis, keepdims=True)
         x._accumulate(share * _restore_axes(grad, axis, keepdims))
 
@@ -343,7 +413,7 @@ class Value:
     def reshape(self, *shape: int | tuple[int, ...]) -> Value:
         new_shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
         try:
-            out = np.reshape(self.data, new_shape)
+            out = np.reshape(self._data, new_shape)
         except ValueError:
             message = f"cannot reshape a Value of shape {self.shape} into {tuple(new_shape)}"
             raise ValueError(message) from None
@@ -356,7 +426,7 @@ class Value:
 
     def transpose(self, *axes: int | tuple[int, ...]) -> Value:
         order = (axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes) or None
-        out = np.transpose(self.data, order)
+        out = np.transpose(self._data, order)
         if order is not None:
             order = tuple(axis % self.ndim for axis in order)  # (0, -1, -2) -> (0, 2, 1): invertible
         return Value._result(out, (self,), "transpose", Value._transpose_backward, order)
@@ -371,13 +441,13 @@ class Value:
         return self.transpose()
 
     def __getitem__(self, index: Any) -> Value:
-        if type(self.data) is float:
+        if type(self._data) is float:
             raise TypeError("a scalar Value cannot be indexed")
         index = index.data if isinstance(index, Value) else index
         if isinstance(index, np.ndarray) and index.dtype.kind not in "iub":
             raise TypeError(f"indices must be integers or booleans, got an array of {index.dtype}")
         try:
-            out = self.data[index]
+            out = self._data[index]
         except IndexError as error:
             raise IndexError(f"{error} (indexing a Value of shape {self.shape})") from None
         return Value._result(out, (self,), "getitem", Value._getitem_backward, index)
@@ -385,32 +455,32 @@ class Value:
     @staticmethod
     def _getitem_backward(out: Value, grad: Any) -> None:  # scatter back; repeated indices add up
         x = out._prev[0]
-        full = _zeros(x.data)
+        full = _zeros(x._data)
         np.add.at(full, out._ctx, grad)
         x._accumulate(full)
 
     # ------------------------------------------------------------------ softmax
     def softmax(self, axis: int = -1) -> Value:
         """exp(x) / sum(exp(x)), computed on x - max(x) so no logit overflows."""
-        shifted = np.exp(self.data - np.max(self.data, axis=axis, keepdims=True))
+        shifted = np.exp(self._data - np.max(self._data, axis=axis, keepdims=True))
         out = shifted / np.sum(shifted, axis=axis, keepdims=True)
         return Value._result(out, (self,), "softmax", Value._softmax_backward, axis)
 
     @staticmethod
     def _softmax_backward(out: Value, grad: Any) -> None:  # s * (g - sum(g * s))
-        s, axis = out.data, out._ctx
+        s, axis = out._data, out._ctx
         out._prev[0]._accumulate(s * (grad - np.sum(grad * s, axis=axis, keepdims=True)))
 
     def log_softmax(self, axis: int = -1) -> Value:
         """x - log(sum(exp(x))), computed as (x - max) - log(sum(exp(x - max))): finite for any logits."""
-        shifted = self.data - np.max(self.data, axis=axis, keepdims=True)
+        shifted = self._data - np.max(self._data, axis=axis, keepdims=True)
         out = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
         return Value._result(out, (self,), "log_softmax", Value._log_softmax_backward, axis)
 
     @staticmethod
     def _log_softmax_backward(out: Value, grad: Any) -> None:  # g - softmax * sum(g)
         axis = out._ctx
-        out._prev[0]._accumulate(grad - np.exp(out.data) * np.sum(grad, axis=axis, keepdims=True))
+        out._prev[0]._accumulate(grad - np.exp(out._data) * np.sum(grad, axis=axis, keepdims=True))
 
     # ---------------------------------------------------------------- backward
     def backward(self, grad: Any = None) -> None:
@@ -427,84 +497,162 @@ class Value:
                     f"backward() without grad needs a single-element output, got shape {self.shape}: "
                     "pass grad= of that shape, or reduce with .sum() or .mean() first"
                 )
-            grad = 1.0 if type(self.data) is float else np.ones_like(self.data)
+            grad = 1.0 if type(self._data) is float else np.ones_like(self._data)
         elif np.shape(grad) != self.shape:
             raise ValueError(f"backward(grad) needs grad of shape {self.shape}, got {np.shape(grad)}")
-        # 1. Order the graph so that every node comes after all of its inputs (a depth-first
-        #    walk with an explicit stack, so any depth works), and clear the old gradients of
-        #    intermediate nodes on the way (leaves keep accumulating).
-        order: list[Value] = []
-        seen = {self}
-        stack = [(self, iter(self._prev))]
-        while stack:
-            node, inputs = stack[-1]
-            for parent in inputs:
-                if parent not in seen:
-                    seen.add(parent)
-                    if parent._prev:
-                        parent.grad = _zeros(parent.data)
-                    stack.append((parent, iter(parent._prev)))
-                    break
-            else:  # every input is ordered: so is this node
-                stack.pop()
-                order.append(node)
+        # 1. Order the graph so that every node comes after all of its inputs, and clear the
+        #    old gradients of intermediate nodes (leaves keep accumulating).
+        order = topological_order(self)
+        for node in order:
+            if node._prev:
+                node.grad = 0.0 if type(node._data) is float else np.zeros(node._data.shape, node._data.dtype)
         # 2. Walk the order backwards from the output: a node has received the gradient of
         #    every use of it before it passes its own on.
-        if self._prev:
-            self.zero_grad()
-        self._accumulate(grad if type(self.data) is float else np.asarray(grad, dtype=self.data.dtype))
+        self._accumulate(grad if type(self._data) is float else np.asarray(grad, dtype=self._data.dtype))
         for node in reversed(order):
-            if node._backward is not None:
-                node._backward(node, node.grad)
+            rule = node._rule
+            if rule is not None:
+                input_grads = rule(node, node.grad)
+                if input_grads is not None:  # an `operation`'s rule returns its inputs' gradients
+                    _add_input_grads(node, input_grads)
 
     def zero_grad(self) -> None:
-        self.grad = _zeros(self.data)
+        self.grad = _zeros(self._data)
 
     def detach(self) -> Value:
         """The same data as a new leaf: no history, so nothing flows back through it."""
-        return Value(self.data, label=self.label)
+        return Value(self._data, label=self.label)
 
     # --------------------------------------------------------------- inspection
     @property
     def shape(self) -> tuple[int, ...]:
-        return () if type(self.data) is float else self.data.shape
+        return () if type(self._data) is float else self._data.shape
 
     @property
     def ndim(self) -> int:
-        return 0 if type(self.data) is float else self.data.ndim
+        return 0 if type(self._data) is float else self._data.ndim
 
     @property
     def size(self) -> int:
-        return 1 if type(self.data) is float else self.data.size
+        return 1 if type(self._data) is float else self._data.size
 
     @property
     def dtype(self) -> np.dtype:
-        return np.asarray(self.data).dtype
+        return np.asarray(self._data).dtype
 
     def item(self) -> float:
         if self.size != 1:
             raise ValueError(f"item() needs a single-element Value, got shape {self.shape}")
-        return float(np.asarray(self.data).reshape(()))
+        return float(np.asarray(self._data).reshape(()))
 
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
-        if type(self.data) is float:
-            return f"Value(data={self.data}, grad={self.grad}{label})"
-        if self.data.size <= 8:
-            data = np.array2string(self.data, separator=", ").replace("\n", "")
+        if type(self._data) is float:
+            return f"Value(data={self._data}, grad={self.grad}{label})"
+        if self._data.size <= 8:
+            data = np.array2string(self._data, separator=", ").replace("\n", "")
             grad = np.array2string(np.asarray(self.grad), separator=", ").replace("\n", "")
             return f"Value(data={data}, grad={grad}{label})"
-        return f"Value(shape={self.data.shape}, dtype={self.data.dtype}{label})"
+        return f"Value(shape={self._data.shape}, dtype={self._data.dtype}{label})"
+
+
+# ------------------------------------------------------------ walking the graph
+def topological_order(root: Value) -> list[Value]:
+    """Every node `root` depends on, `root` included, each once, each after all of its inputs.
+
+    A depth-first walk with an explicit stack, so a graph of any depth works (a recursive
+    walk stops near a depth of 1,000). `backward()` runs the backward rules in the reverse
+    of this order; counting or drawing a graph can use it as well.
+    """
+    order: list[Value] = []
+    seen = {root}
+    stack = [(root, iter(root._prev))]
+    while stack:
+        node, inputs = stack[-1]
+        for parent in inputs:
+            if parent not in seen:
+                seen.add(parent)
+                stack.append((parent, iter(parent._prev)))
+                break
+        else:  # every input is ordered: so is this node
+            stack.pop()
+            order.append(node)
+    return order
+
+
+# ------------------------------------------------------------- your own operations
+def operation(
+    data: Any,
+    inputs: Sequence[Value],
+    name: str,
+    backward: Callable[[Value, Any], Sequence[Any]],
+    saved: Any = None,
+) -> Value:
+    """A new op's output: `data` computed from `inputs`, with the backward rule `backward`.
+
+    `backward(out, grad)` gets this output node and d(loss)/d(out), and returns one gradient
+    per input, in the order of `inputs`: d(loss)/d(input) = grad * d(out)/d(input) (None
+    for an input that gets none). The engine adds each into its input's `.grad`, summed
+    back to the input's shape where it was broadcast. Inside the rule, `out.inputs` are
+    the inputs, `out._data` the output and `out.saved` whatever was passed as `saved`.
+    Write the rule as a plain function, not a closure, and the graph stays free of
+    reference cycles. Under `no_grad()` the result records nothing.
+    """
+    inputs = tuple(inputs)
+    for i, v in enumerate(inputs):
+        if not isinstance(v, Value):
+            raise TypeError(f"operation {name!r}: inputs must be Values, input {i} is {type(v).__name__}")
+    if not callable(backward):
+        raise TypeError(f"operation {name!r}: backward must be a function (out, grad), got {backward!r:.40}")
+    data = data if type(data) is float else _as_data(data)
+    if not inputs:
+        return Value(data, _op=name)
+    return Value._result(data, inputs, name, backward, saved)
+
+
+def _add_input_grads(out: Value, input_grads: Sequence[Any]) -> None:
+    """Add the gradients an `operation`'s rule returned into its inputs, one for each."""
+    if len(input_grads) != len(out._prev):
+        raise ValueError(
+            f"the backward rule of {out._op!r} returned {len(input_grads)} gradients for "
+            f"{len(out._prev)} inputs: return one per input (None for none)"
+        )
+    for v, g in zip(out._prev, input_grads, strict=True):
+        if g is not None:
+            v._accumulate(g)
+
+
+def _run_rule(node: Value) -> None:
+    """Run one node's backward rule by hand, as micrograd's `node._backward()` does."""
+    input_grads = node._rule(node, node.grad)
+    if input_grads is not None:
+        _add_input_grads(node, input_grads)
+
+
+def _nothing() -> None:  # micrograd's `_backward` of a leaf
+    return None
+
+
+class _Closure:
+    """A micrograd-style zero-argument closure, held as a backward rule `(out, grad)`."""
+
+    __slots__ = ("closure",)
+
+    def __init__(self, closure: Callable[[], None]) -> None:
+        self.closure = closure
+
+    def __call__(self, out: Value, grad: Any) -> None:
+        self.closure()
 
 
 # --------------------------------------------------------------- joining Values
 def stack(values: Sequence[Any], axis: int = 0) -> Value:
     """Join Values (or numbers, or arrays) along a new axis, like `np.stack`."""
-    values = tuple(_lift(v) for v in values)
+    values = tuple(as_value(v) for v in values)
     if not values:
         raise ValueError("stack needs at least one Value")
     try:
-        out = np.stack([np.asarray(v.data) for v in values], axis=axis)
+        out = np.stack([np.asarray(v._data) for v in values], axis=axis)
     except ValueError:
         raise ValueError(f"stack needs Values of one shape, got shapes {[v.shape for v in values]}") from None
     return Value._result(out, values, "stack", _stack_backward, axis)
@@ -517,11 +665,11 @@ def _stack_backward(out: Value, grad: Any) -> None:
 
 def concatenate(values: Sequence[Any], axis: int = 0) -> Value:
     """Join Values (or arrays) end to end along an existing axis, like `np.concatenate`."""
-    values = tuple(_lift(v) for v in values)
+    values = tuple(as_value(v) for v in values)
     if not values:
         raise ValueError("concatenate needs at least one Value")
     try:
-        out = np.concatenate([v.data for v in values], axis=axis)
+        out = np.concatenate([v._data for v in values], axis=axis)
     except ValueError:
         shapes = [v.shape for v in values]
         raise ValueError(f"concatenate cannot join shapes {shapes} along axis {axis}") from None
@@ -537,24 +685,64 @@ def _concatenate_backward(out: Value, grad: Any) -> None:
 
 # ----------------------------------------------------------- internal functions
 def _as_data(data: Any) -> float | np.ndarray:
-    """A Python number becomes a float (a scalar); anything array-like becomes a float array."""
+    """A Python number becomes a float (a scalar); anything array-like becomes a float array.
+
+    Real numbers only: complex numbers (which would lose their imaginary part), strings and
+    arrays of objects are refused with a TypeError naming what was given.
+    """
     if isinstance(data, np.floating) and type(data) is not np.float64:
         return np.asarray(data)  # a float32 number stays float32
-    if isinstance(data, (int, float, np.integer)):
+    if isinstance(data, (int, float, np.integer, np.bool_)):
         return float(data)
     if isinstance(data, np.ndarray) and np.issubdtype(data.dtype, np.floating):
         return data
-    if isinstance(data, (list, tuple, np.ndarray)):
+    if isinstance(data, (list, tuple, np.ndarray, complex, np.complexfloating)):
         try:
-            return np.asarray(data, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise TypeError(f"Value needs numbers, got {type(data).__name__} {data!r:.60}") from None
+            array = np.asarray(data)
+        except ValueError:  # ragged nested lists
+            raise TypeError(f"Value needs a rectangular list of numbers, got {data!r:.60}") from None
+        if array.dtype.kind == "c":
+            raise TypeError(
+                f"Value holds real numbers, got complex {data!r:.60}: take .real, .imag or abs() first"
+            )
+        if array.dtype.kind not in "biuf":
+            what = "Values (use stack to join Values)" if _holds_values(array) else f"dtype {array.dtype}"
+            raise TypeError(f"Value needs numbers, got an array of {what}: {data!r:.60}")
+        return array.astype(np.float64)
     raise TypeError(f"Value needs a number, a list of numbers or a NumPy array, got {type(data).__name__}")
 
 
-def _lift(other: Any) -> Value:
-    """Wrap a number or an array as a constant Value, so `x * 2` and `x + array` work."""
-    return other if isinstance(other, Value) else Value(other)
+def _holds_values(array: np.ndarray) -> bool:
+    return array.dtype == object and any(isinstance(item, Value) for item in array.reshape(-1))
+
+
+def _grad_like(grad: Any, data: Any) -> Any:
+    """A gradient fitted to newly assigned `data`: kept (as data's kind) if the shape is the
+    same, zeros if the shape changed."""
+    if np.shape(grad) != np.shape(data):
+        return _zeros(data)
+    if type(data) is float:
+        return float(grad)
+    return grad if type(grad) is np.ndarray and grad.dtype == data.dtype else np.array(grad, data.dtype)
+
+
+def as_value(x: Any) -> Value:
+    """`x` as a Value: a Value as it is, a list of Values (a micrograd model's outputs)
+    stacked into one, and a number, list or array wrapped as a constant."""
+    if isinstance(x, Value):
+        return x
+    if isinstance(x, (list, tuple)) and any(isinstance(item, Value) for item in x):
+        return stack(x)
+    return Value(x)
+
+
+def _constant_like(model: Value, x: Any) -> Value:
+    """`x` as a Value of `model`'s class (for `2 - v` on a subclass of Value)."""
+    if isinstance(x, Value) or type(model) is Value:
+        return as_value(x)
+    constant = _new_node(type(model))
+    Value.__init__(constant, x)
+    return constant
 
 
 def _shape_error(op: str, a: Value, b: Value) -> ValueError:
@@ -624,3 +812,21 @@ def _exp(x: Any) -> Any:
         return math.exp(x) if x < 709.78 else math.inf  # math.exp raises past float's range
     with np.errstate(over="ignore"):
         return np.exp(x)
+
+
+# ------------------------------------- seeds and counts: the helpers nn and data share
+# They live here because the engine is the one module every package may import.
+def rng_from(seed: Seed) -> np.random.Generator:
+    """A NumPy Generator from an int seed (the same int, the same numbers), an existing
+    Generator (returned as is, so draws continue from it) or None (fresh randomness)."""
+    is_seed = seed is None or isinstance(seed, (int, np.integer, np.random.Generator))
+    if isinstance(seed, bool) or not is_seed:
+        raise TypeError(f"seed must be an int, a numpy.random.Generator or None, got {type(seed).__name__}")
+    return np.random.default_rng(seed)
+
+
+def check_count(n: Any, name: str, least: int = 1) -> int:
+    """`n` as an int if it is a whole number >= `least`, else a ValueError naming it."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < least:
+        raise ValueError(f"{name} must be an int >= {least}, got {n!r}")
+    return int(n)

@@ -18,8 +18,7 @@ import numpy as np
 
 from tinygrad_opt.data.shakespeare import SHAKESPEARE_FILE as SHAKESPEARE_FILE  # re-exported
 from tinygrad_opt.data.shakespeare import load_shakespeare as load_shakespeare
-
-Seed = int | np.random.Generator | None
+from tinygrad_opt.engine import Seed, check_count, rng_from
 
 
 def make_moons(
@@ -31,9 +30,9 @@ def make_moons(
     `noise` is the standard deviation of Gaussian noise added to every coordinate.
     Not separable by a line: the classic first test of a small MLP (micrograd's demo).
     """
-    _check_count(n_samples, "n_samples", 2)
+    check_count(n_samples, "n_samples", 2)
     _check_noise(noise)
-    rng = _rng(seed)
+    rng = rng_from(seed)
     n_upper = n_samples // 2
     n_lower = n_samples - n_upper
     t_upper = np.linspace(0, math.pi, n_upper)
@@ -49,11 +48,11 @@ def make_circles(
     n_samples: int = 100, *, noise: float = 0.0, factor: float = 0.8, shuffle: bool = True, seed: Seed = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Two concentric circles: class 0 of radius 1, class 1 of radius `factor` (0 < factor < 1)."""
-    _check_count(n_samples, "n_samples", 2)
+    check_count(n_samples, "n_samples", 2)
     _check_noise(noise)
     if not 0 < factor < 1:
         raise ValueError(f"make_circles factor must be in (0, 1), got {factor!r}")
-    rng = _rng(seed)
+    rng = rng_from(seed)
     n_outer = n_samples // 2
     n_inner = n_samples - n_outer
     t_outer = np.linspace(0, 2 * math.pi, n_outer, endpoint=False)
@@ -74,15 +73,15 @@ def make_spirals(
     at radius r in [0, 1] and angle 4k + 4r + noise * N(0, 1), as (r sin angle, r cos angle).
     `noise` jitters the angle; each arm turns through 4 radians.
     """
-    _check_count(n_classes, "n_classes", 1)
+    check_count(n_classes, "n_classes", 1)
     if isinstance(n_samples, int) and n_samples < 2 * n_classes:
         raise ValueError(
             f"make_spirals needs n_samples >= 2 per arm ({2 * n_classes} for {n_classes} arms), got "
             f"{n_samples}; the number of arms is the keyword n_classes, e.g. make_spirals(300, n_classes=3)"
         )
-    _check_count(n_samples, "n_samples", n_classes)
+    check_count(n_samples, "n_samples", n_classes)
     _check_noise(noise)
-    rng = _rng(seed)
+    rng = rng_from(seed)
     points, labels = [], []
     for k in range(n_classes):
         n = n_samples // n_classes + (k < n_samples % n_classes)
@@ -105,10 +104,10 @@ def make_blobs(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Gaussian clusters, one class each: `centers` is a count (drawn uniformly in `center_box`)
     or an array of centres (n_centers, n_features). Samples are split as evenly as possible."""
-    rng = _rng(seed)
+    rng = rng_from(seed)
     if isinstance(centers, (int, np.integer)):
-        _check_count(centers, "centers", 1)
-        _check_count(n_features, "n_features", 1)
+        check_count(centers, "centers", 1)
+        check_count(n_features, "n_features", 1)
         low, high = center_box
         if not low < high:
             raise ValueError(f"make_blobs center_box must be (low, high) with low < high, got {center_box!r}")
@@ -120,7 +119,7 @@ def make_blobs(
                              f"got shape {centers.shape}")
     if not cluster_std >= 0:
         raise ValueError(f"make_blobs cluster_std must be >= 0, got {cluster_std!r}")
-    _check_count(n_samples, "n_samples", len(centers))
+    check_count(n_samples, "n_samples", len(centers))
     counts = [n_samples // len(centers) + (k < n_samples % len(centers)) for k in range(len(centers))]
     n_features = centers.shape[1]
     X = np.concatenate([
@@ -142,8 +141,8 @@ def batches(
     """
     X, y = np.asarray(X), np.asarray(y)
     _check_rows(X, y, "batches")
-    _check_count(batch_size, "batch_size", 1)
-    order = _rng(seed).permutation(len(X)) if shuffle else np.arange(len(X))
+    check_count(batch_size, "batch_size", 1)
+    order = rng_from(seed).permutation(len(X)) if shuffle else np.arange(len(X))
     for start in range(0, len(X), batch_size):
         rows = order[start : start + batch_size]
         yield X[rows], y[rows]
@@ -170,7 +169,7 @@ def train_test_split(
         raise ValueError(
             f"test_size={test_size!r} leaves {n_test} of {n} rows for testing; both parts need rows"
         )
-    order = _rng(seed).permutation(n) if shuffle else np.arange(n)
+    order = rng_from(seed).permutation(n) if shuffle else np.arange(n)
     test, train = order[:n_test], order[n_test:]
     return X[train], X[test], y[train], y[test]
 
@@ -196,12 +195,6 @@ def load_digits() -> tuple[np.ndarray, np.ndarray]:
 
 
 # ----------------------------------------------------------- internal functions
-def _rng(seed: Seed) -> np.random.Generator:
-    if seed is not None and not isinstance(seed, (int, np.integer, np.random.Generator)):
-        raise TypeError(f"seed must be an int, a numpy.random.Generator or None, got {type(seed).__name__}")
-    return np.random.default_rng(seed)
-
-
 def _finish(
     X: np.ndarray, y: np.ndarray, noise: float, shuffle: bool, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -212,11 +205,6 @@ def _finish(
         order = rng.permutation(len(X))
         X, y = X[order], y[order]
     return X, y
-
-
-def _check_count(n: Any, name: str, least: int) -> None:
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < least:
-        raise ValueError(f"{name} must be an int >= {least}, got {n!r}")
 
 
 def _check_noise(noise: Any) -> None:

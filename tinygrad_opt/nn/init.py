@@ -23,14 +23,20 @@ from collections.abc import Sequence
 
 import numpy as np
 
-Seed = int | np.random.Generator | None
+from tinygrad_opt.engine import Seed, rng_from  # defined once, in the engine, for nn and data alike
 
-
-def rng_from(seed: Seed) -> np.random.Generator:
-    """A Generator from an int seed, an existing Generator (returned as is) or None."""
-    if seed is not None and not isinstance(seed, (int, np.integer, np.random.Generator)):
-        raise TypeError(f"seed must be an int, a numpy.random.Generator or None, got {type(seed).__name__}")
-    return np.random.default_rng(seed)
+__all__ = [
+    "Seed",
+    "calculate_gain",
+    "fans",
+    "kaiming_normal",
+    "kaiming_uniform",
+    "normal",
+    "rng_from",
+    "uniform",
+    "xavier_normal",
+    "xavier_uniform",
+]
 
 
 def uniform(shape: int | Sequence[int], low: float = 0.0, high: float = 1.0, seed: Seed = None) -> np.ndarray:

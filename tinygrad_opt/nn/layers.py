@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_opt.engine import Value
+from tinygrad_opt.engine import Value, as_value, check_count, operation
 from tinygrad_opt.nn import init
 from tinygrad_opt.nn.module import Module
 
@@ -27,16 +27,15 @@ class Linear(Module):
     """
 
     def __init__(self, nin: int, nout: int, bias: bool = True, seed: init.Seed = None) -> None:
-        for name, n in (("nin", nin), ("nout", nout)):
-            if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
-                raise ValueError(f"Linear {name} must be a positive int, got {n!r}")
+        check_count(nin, "Linear nin")
+        check_count(nout, "Linear nout")
         rng = init.rng_from(seed)
         self.weight = Value(init.kaiming_uniform((nout, nin), a=math.sqrt(5), seed=rng), label="weight")
         bound = 1 / math.sqrt(nin)
         self.bias = Value(init.uniform(nout, -bound, bound, seed=rng), label="bias") if bias else None
 
     def forward(self, x: Any) -> Value:
-        x = x if isinstance(x, Value) else Value(x)
+        x = as_value(x)
         nin = self.weight.shape[1]
         if x.ndim == 0 or x.shape[-1] != nin:
             raise ValueError(f"{self!r} needs inputs of shape (..., {nin}), got {x.shape}")
@@ -77,7 +76,7 @@ class ReLU(Module):
     """max(0, x), elementwise."""
 
     def forward(self, x: Value) -> Value:
-        return _lift(x).relu()
+        return as_value(x).relu()
 
     def __repr__(self) -> str:
         return "ReLU()"
@@ -87,7 +86,7 @@ class Tanh(Module):
     """tanh(x), elementwise."""
 
     def forward(self, x: Value) -> Value:
-        return _lift(x).tanh()
+        return as_value(x).tanh()
 
     def __repr__(self) -> str:
         return "Tanh()"
@@ -97,7 +96,7 @@ class Sigmoid(Module):
     """1 / (1 + exp(-x)), elementwise."""
 
     def forward(self, x: Value) -> Value:
-        return _lift(x).sigmoid()
+        return as_value(x).sigmoid()
 
     def __repr__(self) -> str:
         return "Sigmoid()"
@@ -129,28 +128,29 @@ _erf = np.vectorize(math.erf, otypes=[np.float64])
 
 def gelu(x: Any, approximate: str = "none") -> Value:
     """x * Phi(x) exactly (`"none"`) or 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) (`"tanh"`)."""
-    x = _lift(x)
+    x = as_value(x)
     if approximate == "tanh":
         # A composition of engine ops: autograd finds its gradient.
         inner = math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)
         return 0.5 * x * (1 + inner.tanh())
     if approximate != "none":
         raise ValueError(f"gelu approximate must be 'none' or 'tanh', got {approximate!r}")
-    # The exact form needs erf, which the engine (and NumPy) lack: a new op, written the way
-    # the engine writes its own. Phi(x) = (1 + erf(x / sqrt 2)) / 2, phi(x) = exp(-x^2 / 2) / sqrt(2 pi),
-    # and the local derivative is d/dx [x Phi(x)] = Phi(x) + x phi(x).
+    # The exact form needs erf, which the engine (and NumPy) lack: a new op, added the public
+    # way (docs/engine.md, "Adding your own op"). Phi(x) = (1 + erf(x / sqrt 2)) / 2.
     data = x.data
     if type(data) is float:
         cdf = 0.5 * (1 + math.erf(data / math.sqrt(2)))
-        pdf = math.exp(-0.5 * data * data) / math.sqrt(2 * math.pi)
     else:
         cdf = (0.5 * (1 + _erf(data / math.sqrt(2)))).astype(data.dtype)  # float32 stays float32
-        pdf = np.exp(-0.5 * data * data) / math.sqrt(2 * math.pi)
+    return operation(data * cdf, (x,), "GELU", _gelu_backward, saved=cdf)
 
-    def backward(out: Value, grad: Any) -> None:
-        out._prev[0]._accumulate(grad * (cdf + data * pdf))
-    return Value._result(data * cdf, (x,), "GELU", backward)
 
+def _gelu_backward(out: Value, grad: Any) -> tuple[Any]:
+    """d/dx [x Phi(x)] = Phi(x) + x phi(x), with phi(x) = exp(-x^2 / 2) / sqrt(2 pi)."""
+    (x,) = out.inputs
+    cdf = out.saved
+    pdf = np.exp(-0.5 * x.data * x.data) / math.sqrt(2 * math.pi)
+    return (grad * (cdf + x.data * pdf),)
 
 
 class MLP(Sequential):
@@ -184,7 +184,3 @@ class MLP(Sequential):
 
 
 _ACTIVATIONS = {"relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid, "gelu": GELU}
-
-
-def _lift(x: Any) -> Value:
-    return x if isinstance(x, Value) else Value(x)

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_opt.engine import Value, stack
+from tinygrad_opt.engine import Value, as_value, operation, stack
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -52,10 +52,13 @@ def huber_loss(input: Any, target: Any, *, reduction: str = "mean", delta: float
     """Huber loss: 0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta), with d = x - y.
 
     Quadratic near the target (smooth, like MSE), linear far from it (robust, like L1).
+    `delta=inf` leaves only the quadratic part: 0.5 d^2, half the squared error (as PyTorch).
     """
     if not delta > 0:
         raise ValueError(f"huber_loss delta must be > 0, got {delta!r}")
     x, y = _pair(input, target, "huber_loss", reduction)
+    if delta == math.inf:  # no linear zone (written out: inf * 0 below would be nan)
+        return _reduce(0.5 * (x - y) ** 2, reduction)
     a = (x - y).abs()
     q = a - (a - delta).relu()  # min(|d|, delta): the part of |d| inside the quadratic zone
     return _reduce(0.5 * q**2 + delta * (a - q), reduction)
@@ -71,19 +74,27 @@ def binary_cross_entropy(input: Any, target: Any, *, reduction: str = "mean") ->
     """
     p, y = _pair(input, target, "binary_cross_entropy", reduction)
     probs, labels = np.asarray(p.data), np.asarray(y.data)
-    if np.any(~((probs >= 0) & (probs <= 1))):
-        bad = probs[~((probs >= 0) & (probs <= 1))].reshape(-1)[0]
-        raise ValueError(f"binary_cross_entropy needs probabilities in [0, 1], got {float(bad)!r}")
+    _check_in_unit_interval(probs, "probabilities")
+    _check_in_unit_interval(labels, "targets")
     with np.errstate(divide="ignore"):
         log_p = np.maximum(np.log(probs), -100.0)
         log_1mp = np.maximum(np.log1p(-probs), -100.0)
     loss = -(labels * log_p + (1 - labels) * log_1mp)
+    return _reduce(operation(loss, (p, y), "bce", _bce_backward, saved=(log_p, log_1mp)), reduction)
 
-    def backward(out: Value, grad: Any) -> None:
-        p, y = out._prev
-        p._accumulate(grad * (probs - labels) / np.maximum(probs * (1 - probs), 1e-12))
-        y._accumulate(grad * (log_1mp - log_p))
-    return _reduce(Value._result(loss, (p, y), "bce", backward), reduction)
+
+def _bce_backward(out: Value, grad: Any) -> tuple[Any, Any]:
+    """d/dp = (p - y) / max(p (1 - p), 1e-12) (PyTorch's clamp), d/dy = log(1 - p) - log p."""
+    p, y = out.inputs
+    log_p, log_1mp = out.saved
+    return grad * (p.data - y.data) / np.maximum(p.data * (1 - p.data), 1e-12), grad * (log_1mp - log_p)
+
+
+def _check_in_unit_interval(x: np.ndarray, what: str) -> None:
+    outside = ~((x >= 0) & (x <= 1))  # nan is outside too
+    if np.any(outside):
+        bad = x[outside].reshape(-1)[0] if x.ndim else x
+        raise ValueError(f"binary_cross_entropy needs {what} in [0, 1], got {float(bad)!r}")
 
 
 def binary_cross_entropy_with_logits(
@@ -158,32 +169,23 @@ def softmax(x: Any, temperature: float = 1.0, axis: int = -1) -> Value:
     is_number = isinstance(temperature, (int, float, np.number)) and not isinstance(temperature, bool)
     if not (is_number and math.isfinite(temperature) and temperature > 0):
         raise ValueError(f"softmax temperature must be a finite number > 0, got {temperature!r}")
-    x = _lift(x)
+    x = as_value(x)
     if x.ndim == 0:
         raise ValueError("softmax needs at least one axis, got a scalar")
     return (x / temperature).softmax(axis=axis) if temperature != 1 else x.softmax(axis=axis)
 
 
 # ----------------------------------------------------------- internal functions
-def _lift(x: Any) -> Value:
-    """A Value as is; a list of Values (a micrograd model's outputs) stacked; numbers wrapped."""
-    if isinstance(x, Value):
-        return x
-    if isinstance(x, (list, tuple)) and any(isinstance(item, Value) for item in x):
-        return stack(x)
-    return Value(x)
-
-
 def _check_reduction_and_lift(input: Any, reduction: str) -> Value:
     if not isinstance(reduction, str) or reduction not in REDUCTIONS:
         raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-    return _lift(input)
+    return as_value(input)
 
 
 def _pair(input: Any, target: Any, name: str, reduction: str) -> tuple[Value, Value]:
     """Prediction and target as Values of the same shape."""
     x = _check_reduction_and_lift(input, reduction)
-    y = _lift(target)
+    y = as_value(target)
     if x.shape != y.shape:
         raise ValueError(f"{name}: input has shape {x.shape} but target has shape {y.shape}; they must match")
     return x, y

@@ -20,7 +20,7 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
-from tinygrad_opt.engine import Value
+from tinygrad_opt.engine import Value, check_count
 from tinygrad_opt.nn.module import Module
 
 
@@ -28,7 +28,7 @@ class Neuron(Module):
     """act = b + sum_i w_i * x_i, followed by ReLU when `nonlin` (the output neuron is linear)."""
 
     def __init__(self, nin: int, nonlin: bool = True) -> None:
-        _check_count(nin, "nin")
+        check_count(nin, "nin")
         self.w = [Value(random.uniform(-1, 1)) for _ in range(nin)]
         self.b = Value(0.0)
         self.nonlin = nonlin
@@ -49,7 +49,7 @@ class Layer(Module):
     """`nout` neurons reading the same inputs; a single output is returned bare, not in a list."""
 
     def __init__(self, nin: int, nout: int, **kwargs: Any) -> None:
-        _check_count(nout, "nout")
+        check_count(nout, "nout")
         self.neurons = [Neuron(nin, **kwargs) for _ in range(nout)]
 
     def forward(self, x: Sequence[Any]) -> Value | list[Value]:
@@ -75,8 +75,3 @@ class MLP(Module):
 
     def __repr__(self) -> str:
         return f"MLP of [{', '.join(str(layer) for layer in self.layers)}]"
-
-
-def _check_count(n: Any, name: str) -> None:
-    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"{name} must be a positive int, got {n!r}")
