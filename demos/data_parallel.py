@@ -57,7 +57,7 @@ TIMING_BATCH = 1024  # lesson 4: the global batch, split over the ranks
 TIMING_HIDDEN = [256, 256]  # lesson 4: a wider model, 85 002 parameters
 TIMING_STEPS = 40  # lesson 4: steps timed at each world size (after 5 not timed)
 TIMING_RANKS = [1, 2, 4]
-QUICK = dict(EXACT_STEPS=10, BATCHES=[32, 256], MAX_STEPS=300, LOCAL_STEPS=32, SYNC_EVERY=[1, 16],
+QUICK = dict(EXACT_STEPS=10, BATCHES=[256], MAX_STEPS=100, LOCAL_STEPS=32, SYNC_EVERY=[1, 16],
              TIMING_STEPS=10, TIMING_RANKS=[1, 2])  # with --quick
 
 

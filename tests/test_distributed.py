@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -192,3 +193,29 @@ def test_unflatten_writes_back_in_place():
     assert params[0].data.tolist() == [[0, 1, 2], [3, 4, 5]]
     assert params[1].data == 6.0 and type(params[1].data) is float
     assert params[2].data.tolist() == [7, 8]
+
+
+# ------------------------------------------------------------------ the demo
+@needs_mpi
+def test_the_demo_on_two_ranks_prints_its_four_lessons():
+    done = run([MPIEXEC, "-n", "2", sys.executable, str(ROOT / "demos" / "data_parallel.py"), "--quick"])
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    # 1: the two columns of losses agree, and so do the weights
+    lesson_1 = [line.split() for line in lines if line.strip()[:2].strip().isdigit() and "e-" in line]
+    assert len(lesson_1) == 5
+    for _, loss_ranks, loss_alone, difference in lesson_1:
+        assert abs(float(loss_ranks) - float(loss_alone)) < 1e-11 and float(difference) < 1e-12
+    # 2: at batch 256 the linear scaling rule (with warmup) gets there, a fixed rate does not (100 steps)
+    row = next(line for line in lines if line.strip().startswith("256 "))
+    fixed, linear, warmup, lamb = re.split(r"\s{2,}", row.strip())[1:]
+    assert fixed.startswith("- (") and float(fixed[3:-1]) > 0.1, row
+    assert re.fullmatch(r"\d+ \(\s*[\d.]+ s\)", warmup) and int(warmup.split()[0]) < 100, row
+    # 3: averaging the parameters every step is averaging the gradients (momentum included)
+    runs = {line[:24].strip(): line[24:].split() for line in lines if line.startswith(("gradients", "param"))}
+    gradients, parameters = runs["gradients, every step"], runs["parameters, every 1"]
+    assert gradients[0] == parameters[0] == "32" and runs["parameters, every 16"][0] == "2"  # syncs
+    assert abs(float(gradients[-1]) - float(parameters[-1])) < 1e-9
+    # 4: one row per world size
+    timing = [line.split() for line in lines if line.split()[:2] in (["1", "1024"], ["2", "512"])]
+    assert len(timing) == 2 and all(float(row[2]) > 0 for row in timing)
