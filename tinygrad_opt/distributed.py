@@ -35,8 +35,11 @@ import numpy as np
 
 from tinygrad_opt.engine import Value
 
+__all__ = ["BUCKET_BYTES", "average_gradients", "average_parameters", "broadcast_parameters", "rank", "world",
+           "world_size"]
+
 BUCKET_BYTES = 25 * 2**20  # at most this much in one message: PyTorch DDP's default bucket_cap_mb=25
-LAUNCHER_SIZES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE")  # processes started by MPICH's / Open MPI's mpiexec
+_LAUNCHER_SIZES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE")  # processes started by MPICH's / Open MPI's mpiexec
 
 
 # ------------------------------------------------------------------- who am I
@@ -213,7 +216,7 @@ def _mpi() -> ModuleType:
 
 def _launched_size() -> int:
     """How many processes the launcher says it started (0 when not started by mpiexec)."""
-    for name in LAUNCHER_SIZES:
+    for name in _LAUNCHER_SIZES:
         value = os.environ.get(name, "")
         if value.isdigit():
             return int(value)
