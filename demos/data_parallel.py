@@ -13,6 +13,7 @@ Four lessons, each measured on the 8x8 digits with a small MLP:
 
     mpiexec -n 4 python demos/data_parallel.py          # the four lessons on 4 processes
     mpiexec -n 2 python demos/data_parallel.py --quick  # fewer batch sizes and steps (for the tests)
+    mpiexec -n 4 python demos/data_parallel.py --lessons 4   # only lesson 4
     python demos/data_parallel.py                       # one process: a world of one
 
 Use the mpiexec installed with the `mpich` package, next to the Python that runs the script
@@ -210,8 +211,8 @@ def local_sgd(period: int | None, X: np.ndarray, y: np.ndarray, comm, steps: int
                 distributed.average_parameters(model.parameters(), comm)
                 communication += time.perf_counter() - started
     seconds = time.perf_counter() - start
-    size = sum(p.size for p in model.parameters()) * 8
-    return dict(loss=training_loss(model, X, y, comm), syncs=messages, megabytes=messages * size / 1e6,
+    nbytes = sum(p.size for p in model.parameters()) * 8 if comm.Get_size() > 1 else 0  # alone: nothing sent
+    return dict(loss=training_loss(model, X, y, comm), syncs=messages, megabytes=messages * nbytes / 1e6,
                 communication=communication, seconds=seconds)
 
 
@@ -286,6 +287,8 @@ def lesson_4(X: np.ndarray, y: np.ndarray, world, steps: int, world_sizes: list[
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer batch sizes and steps (for the tests)")
+    parser.add_argument("--lessons", type=int, nargs="+", choices=[1, 2, 3, 4], default=[1, 2, 3, 4],
+                        help="which lessons to run (default: all four)")
     args = parser.parse_args()
     config = {**globals(), **(QUICK if args.quick else {})}
     comm = distributed.world()
@@ -297,10 +300,14 @@ def main() -> None:
     if comm.Get_rank() == 0:
         print(f"Data-parallel training on {n} rank(s): the digits, {len(X)} training images, "
               f"MLP(64, {HIDDEN + [10]})")
-    lesson_1(X, y, comm, config["EXACT_STEPS"])
-    lesson_2(X, y, comm, config["BATCHES"], config["MAX_STEPS"])
-    lesson_3(X, y, comm, config["LOCAL_STEPS"], config["SYNC_EVERY"])
-    lesson_4(X, y, comm, config["TIMING_STEPS"], config["TIMING_RANKS"])
+    if 1 in args.lessons:
+        lesson_1(X, y, comm, config["EXACT_STEPS"])
+    if 2 in args.lessons:
+        lesson_2(X, y, comm, config["BATCHES"], config["MAX_STEPS"])
+    if 3 in args.lessons:
+        lesson_3(X, y, comm, config["LOCAL_STEPS"], config["SYNC_EVERY"])
+    if 4 in args.lessons:
+        lesson_4(X, y, comm, config["TIMING_STEPS"], config["TIMING_RANKS"])
 
 
 if __name__ == "__main__":
