@@ -8,6 +8,7 @@ missing MPI is a failure; elsewhere those tests skip, saying why.
 
 from __future__ import annotations
 
+import doctest
 import json
 import os
 import re
@@ -219,3 +220,17 @@ def test_the_demo_on_two_ranks_prints_its_four_lessons():
     # 4: one row per world size
     timing = [line.split() for line in lines if line.split()[:2] in (["1", "1024"], ["2", "512"])]
     assert len(timing) == 2 and all(float(row[2]) > 0 for row in timing)
+
+
+# ------------------------------------------------------------------ the docs' example, on two ranks
+@needs_mpi
+def test_the_docs_training_loop_on_two_ranks_prints_what_the_page_says(tmp_path):
+    page = (ROOT / "docs" / "distributed.md").read_text()
+    block = next(b for b in re.findall(r"```python\n(.*?)```", page, re.DOTALL) if "average_gradients" in b)
+    script = tmp_path / "train.py"
+    script.write_text("".join(example.source for example in doctest.DocTestParser().get_examples(block)))
+    done = run([MPIEXEC, "-n", "2", sys.executable, str(script)])
+    assert done.returncode == 0, done.stderr[-3000:]
+    claimed = re.findall(r"^- `(rank \d of 2: [^`]*)`", page, re.MULTILINE)
+    printed = re.findall(r"rank \d of 2: loss [\d.]+, accuracy [\d.]+%", done.stdout)  # lines may interleave
+    assert len(claimed) == 2 and sorted(printed) == claimed, done.stdout
