@@ -101,7 +101,7 @@ def average_gradients(params: Iterable[Value], comm: Any = None) -> None:
     dtype, as PyTorch's DDP), summed by MPI and divided by N; float32 stays float32.
     """
     params = _check_params(params, "average_gradients")
-    _average([p.grad for p in params], params, "grad", world(comm), "average_gradients")
+    _average(params, "grad", world(comm), "average_gradients")
 
 
 def average_parameters(params: Iterable[Value], comm: Any = None) -> None:
@@ -113,15 +113,16 @@ def average_parameters(params: Iterable[Value], comm: Any = None) -> None:
     (momentum, Adam's moments) stays each rank's own.
     """
     params = _check_params(params, "average_parameters")
-    _average([p.data for p in params], params, "data", world(comm), "average_parameters")
+    _average(params, "data", world(comm), "average_parameters")
 
 
-def _average(arrays: list[Any], params: list[Value], field: str, comm: Any, caller: str) -> None:
-    """The mean over the ranks of each of `arrays`, written back into `field` of each parameter."""
+def _average(params: list[Value], field: str, comm: Any, caller: str) -> None:
+    """Replace `field` ("grad" or "data") of every parameter by its mean over the ranks:
+    an all-reduce sums each bucket, then each rank divides by N."""
     size = comm.Get_size()
     if size == 1:
         return  # the mean of one is itself
-    arrays = [np.asarray(a) for a in arrays]
+    arrays = [np.asarray(getattr(p, field)) for p in params]
     _check_same_layout(arrays, comm, caller)
     MPI = _mpi()
     for bucket, flat in _buckets(arrays):
