@@ -144,6 +144,23 @@ def broadcast() -> None:
         report(equal_to_root=all(np.array_equal(w, roots) for w in every_rank))
 
 
+def explicit_comm() -> None:
+    """`comm` given: MPI.COMM_SELF is a world of one on each rank, and a split of the world
+    into one group per rank averages nothing either."""
+    from mpi4py import MPI
+
+    params = [Value(np.full(3, float(RANK)))]
+    params[0].grad = np.full(3, RANK + 1.0)
+    distributed.average_gradients(params, comm=MPI.COMM_SELF)
+    own_grad = params[0].grad.tolist()
+    alone = COMM.Split(color=RANK, key=0)
+    distributed.average_parameters(params, comm=alone)
+    sizes = (distributed.world_size(MPI.COMM_SELF), distributed.rank(alone), distributed.world_size(alone))
+    distributed.average_gradients(params, comm=COMM)  # and the world averages them
+    found = COMM.gather((sizes, own_grad, params[0].data.tolist(), params[0].grad.tolist()))
+    report(found=found)
+
+
 def mismatch() -> None:
     """Rank 1 built a different model: both ranks must stop with a ValueError naming the shapes."""
     model = nn.MLP(4, [8 if RANK == 0 else 9, 3], seed=0)
@@ -186,4 +203,5 @@ def alone() -> None:
 
 if __name__ == "__main__":
     {"exact": exact, "local_sgd": local_sgd, "dtypes": dtypes, "buckets": buckets, "broadcast": broadcast,
+     "explicit_comm": explicit_comm,
      "mismatch": mismatch, "failing_rank": failing_rank, "alone": alone}[sys.argv[1]]()

@@ -110,6 +110,14 @@ def test_broadcast_copies_the_roots_weights_to_every_rank():
     assert findings("broadcast")["equal_to_root"]
 
 
+@needs_mpi
+def test_a_communicator_given_is_the_one_used():
+    found = findings("explicit_comm")["found"]
+    # per rank: (sizes and rank seen, grad after COMM_SELF, data after the split, grad after the world)
+    assert found == [[[1, 0, 1], [1.0] * 3, [0.0] * 3, [1.5] * 3],
+                     [[1, 0, 1], [2.0] * 3, [1.0] * 3, [1.5] * 3]]
+
+
 # ------------------------------------------------------------------ failures end, clearly
 @needs_mpi
 def test_ranks_with_different_models_stop_with_a_clear_error():
