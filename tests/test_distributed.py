@@ -25,7 +25,7 @@ from tinygrad_opt import Value, distributed
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKER = ROOT / "tests" / "distributed_worker.py"
-TIMEOUT = 60  # seconds for one mpiexec run: each takes about one on an idle machine
+TIMEOUT = 120  # seconds for one run: a second or two on an idle machine, the demo about ten
 
 
 def find_mpiexec() -> str | None:
