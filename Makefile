@@ -61,6 +61,7 @@ test: $(VENV)/.installed dot browser lint
 
 # Timings beside micrograd and PyTorch (when installed: pip install torch) in the same run.
 bench: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) benchmarks/bench_engine.py
 	$(PY) benchmarks/bench_optim.py
 	$(PY) benchmarks/bench_race.py
