@@ -20,9 +20,17 @@ from tinygrad_opt.nn.losses import (
     nll_loss,
     softmax,
 )
+from tinygrad_opt.nn.conv import AvgPool2d, Conv2d, Flatten, MaxPool2d, avg_pool2d, conv2d, max_pool2d
 from tinygrad_opt.nn.module import Module
 
 __all__ = [
+    "AvgPool2d",
+    "Conv2d",
+    "Flatten",
+    "MaxPool2d",
+    "avg_pool2d",
+    "conv2d",
+    "max_pool2d",
     "GELU",
     "MLP",
     "Linear",
