@@ -8,6 +8,7 @@
 """
 
 from tinygrad_opt.nn import init, scalar
+from tinygrad_opt.nn.gpt import GPT
 from tinygrad_opt.nn.layers import GELU, MLP, Linear, ReLU, Sequential, Sigmoid, Tanh, gelu
 from tinygrad_opt.nn.losses import (
     binary_cross_entropy,
@@ -22,6 +23,7 @@ from tinygrad_opt.nn.losses import (
 )
 from tinygrad_opt.nn.conv import AvgPool2d, Conv2d, Flatten, MaxPool2d, avg_pool2d, conv2d, max_pool2d
 from tinygrad_opt.nn.module import Module
+from tinygrad_opt.nn.transformer import Dropout, Embedding, LayerNorm, layer_norm
 
 __all__ = [
     "AvgPool2d",
@@ -32,6 +34,11 @@ __all__ = [
     "conv2d",
     "max_pool2d",
     "GELU",
+    "GPT",
+    "Dropout",
+    "Embedding",
+    "LayerNorm",
+    "layer_norm",
     "MLP",
     "Linear",
     "Module",

@@ -28,6 +28,8 @@ from tinygrad_opt.engine import Value
 class Module:
     """Base class: subclasses set their parameters as attributes and define `forward`."""
 
+    training = True  # what train() / eval() switch: layers such as Dropout read it
+
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
@@ -51,6 +53,30 @@ class Module:
         """Reset every parameter's gradient to zero (gradients accumulate across backward calls)."""
         for p in self.parameters():
             p.zero_grad()
+
+    def modules(self) -> Iterator[Module]:
+        """This module and every module inside it, depth first, each once."""
+        seen: set[int] = set()
+        stack: list[Any] = [self]
+        while stack:
+            value = stack.pop()
+            if isinstance(value, Module) and id(value) not in seen:
+                seen.add(id(value))
+                yield value
+                children = [child for name, child in vars(value).items() if not name.startswith("_")]
+                stack.extend(reversed(children))
+            elif isinstance(value, (list, tuple)):
+                stack.extend(reversed(value))
+
+    def train(self, mode: bool = True) -> Module:
+        """Switch this module and all inside it to training mode (or eval mode with False)."""
+        for module in self.modules():
+            module.training = bool(mode)
+        return self
+
+    def eval(self) -> Module:
+        """Switch to evaluation mode: dropout off, so the same input gives the same output."""
+        return self.train(False)
 
     # ------------------------------------------------------------ state dicts
     def state_dict(self) -> dict[str, np.ndarray]:
