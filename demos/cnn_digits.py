@@ -81,7 +81,8 @@ def main() -> None:
     X, y = load_digits()
     X = (X / 16.0).reshape(-1, 1, 8, 8)
     X_rest, X_test, y_rest, y_test = train_test_split(X, y, test_size=TEST_FRACTION, seed=SPLIT_SEED)
-    X_fit, X_val, y_fit, y_val = train_test_split(X_rest, y_rest, test_size=VALIDATION_FRACTION, seed=SPLIT_SEED)
+    X_fit, X_val, y_fit, y_val = train_test_split(X_rest, y_rest, test_size=VALIDATION_FRACTION,
+                                                  seed=SPLIT_SEED)
     print(f"digits: {len(X_rest)} training images ({len(X_fit)} to fit, {len(X_val)} to choose the learning "
           f"rate), {len(X_test)} held out for testing")
     n_params = sum(p.size for p in make_cnn(0).parameters())
@@ -125,7 +126,8 @@ def main() -> None:
         verdict = (f"SGD+momentum and {best_adaptive} differ by {gap:+.2%} test accuracy, within the spread "
                    f"across seeds ({spread:.2%}): the post's claim does not show on this data")
     elif gap > 0:
-        verdict = f"SGD+momentum beats {best_adaptive} by {gap:.2%} test accuracy (spread {spread:.2%}): it shows"
+        verdict = (f"SGD+momentum beats {best_adaptive} by {gap:.2%} test accuracy (spread {spread:.2%}): "
+                   f"the claim shows here")
     else:
         verdict = (f"{best_adaptive} beats SGD+momentum by {-gap:.2%} test accuracy (spread {spread:.2%}): "
                    f"the post's claim does not show on this data")

@@ -8,6 +8,7 @@
 """
 
 from tinygrad_opt.nn import init, scalar
+from tinygrad_opt.nn.conv import AvgPool2d, Conv2d, Flatten, MaxPool2d, avg_pool2d, conv2d, max_pool2d
 from tinygrad_opt.nn.gpt import GPT
 from tinygrad_opt.nn.layers import GELU, MLP, Linear, ReLU, Sequential, Sigmoid, Tanh, gelu
 from tinygrad_opt.nn.losses import (
@@ -21,7 +22,6 @@ from tinygrad_opt.nn.losses import (
     nll_loss,
     softmax,
 )
-from tinygrad_opt.nn.conv import AvgPool2d, Conv2d, Flatten, MaxPool2d, avg_pool2d, conv2d, max_pool2d
 from tinygrad_opt.nn.module import Module
 from tinygrad_opt.nn.transformer import Dropout, Embedding, LayerNorm, layer_norm
 

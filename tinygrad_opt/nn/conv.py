@@ -33,29 +33,29 @@ Pair = int | tuple[int, int]
 def conv2d(x: Any, weight: Any, bias: Any = None, stride: Pair = 1, padding: Pair = 0) -> Value:
     """2-D cross-correlation (what deep learning calls convolution), as `F.conv2d`.
 
-    x (N, C, H, W), weight (O, C, kh, kw), bias (O,) or None -> (N, O, H_out, W_out).
+    x (N, C, H, W), weight (F, C, kh, kw), bias (F,) or None -> (N, F, H_out, W_out), F the number of filters.
     """
     x, weight = _lift(x), _lift(weight)
     (sh, sw), (ph, pw) = _pair("stride", stride, 1), _pair("padding", padding, 0)
     if x.ndim != 4 or weight.ndim != 4 or x.shape[1] != weight.shape[1]:
-        raise ValueError(f"conv2d needs x (N, C, H, W) and weight (O, C, kh, kw) with the same C, "
+        raise ValueError(f"conv2d needs x (N, C, H, W) and weight (F, C, kh, kw) with the same C, "
                          f"got shapes {x.shape} and {weight.shape}")
     N, C, H, W = x.shape
-    O, _, kh, kw = weight.shape
+    F, _, kh, kw = weight.shape
     if H + 2 * ph < kh or W + 2 * pw < kw:
         raise ValueError(f"conv2d kernel {kh}x{kw} is larger than the padded image {H + 2 * ph}x{W + 2 * pw}")
     padded = np.pad(x.data, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
     windows = sliding_window_view(padded, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]  # (N, C, Ho, Wo, kh, kw)
     Ho, Wo = windows.shape[2:4]
     rows = windows.transpose(0, 2, 3, 1, 4, 5).reshape(N * Ho * Wo, C * kh * kw)  # one patch a row
-    out = rows @ weight.data.reshape(O, C * kh * kw).T  # (N*Ho*Wo, O): every dot product at once
-    out = out.reshape(N, Ho, Wo, O).transpose(0, 3, 1, 2)  # (N, O, Ho, Wo)
+    out = rows @ weight.data.reshape(F, C * kh * kw).T  # (N*Ho*Wo, F): every dot product at once
+    out = out.reshape(N, Ho, Wo, F).transpose(0, 3, 1, 2)  # (N, F, Ho, Wo)
     inputs: tuple[Value, ...] = (x, weight)
     if bias is not None:
         bias = _lift(bias)
-        if bias.shape != (O,):
-            raise ValueError(f"conv2d bias must have shape ({O},), got {bias.shape}")
-        out = out + bias.data.reshape(1, O, 1, 1)
+        if bias.shape != (F,):
+            raise ValueError(f"conv2d bias must have shape ({F},), got {bias.shape}")
+        out = out + bias.data.reshape(1, F, 1, 1)
         inputs = (x, weight, bias)
     return Value._result(np.ascontiguousarray(out), inputs, "conv2d", _conv2d_backward,
                          (rows, (sh, sw), (ph, pw)))
@@ -65,17 +65,18 @@ def _conv2d_backward(out: Value, grad: Any) -> None:
     x, weight = out._prev[:2]
     rows, (sh, sw), (ph, pw) = out._ctx
     N, C, H, W = x.shape
-    O, _, kh, kw = weight.shape
+    F, _, kh, kw = weight.shape
     Ho, Wo = grad.shape[2:]
-    grad_rows = grad.transpose(0, 2, 3, 1).reshape(N * Ho * Wo, O)  # the output's layout in `rows` order
+    grad_rows = grad.transpose(0, 2, 3, 1).reshape(N * Ho * Wo, F)  # the output's layout in `rows` order
     weight._accumulate((grad_rows.T @ rows).reshape(weight.shape))  # dW = G^T rows
     if len(out._prev) == 3:
         out._prev[2]._accumulate(grad.sum(axis=(0, 2, 3)))  # db: the sum over every place
-    patches = (grad_rows @ weight.data.reshape(O, -1)).reshape(N, Ho, Wo, C, kh, kw)  # d rows = G W
+    patches = (grad_rows @ weight.data.reshape(F, -1)).reshape(N, Ho, Wo, C, kh, kw)  # d rows = G W
     padded = np.zeros((N, C, H + 2 * ph, W + 2 * pw), dtype=grad.dtype)
     for i in range(kh):  # each patch adds its gradient back to the pixels it was cut from
         for j in range(kw):
-            padded[:, :, i:i + sh * Ho:sh, j:j + sw * Wo:sw] += patches[:, :, :, :, i, j].transpose(0, 3, 1, 2)
+            pixels = (slice(None), slice(None), slice(i, i + sh * Ho, sh), slice(j, j + sw * Wo, sw))
+            padded[pixels] += patches[:, :, :, :, i, j].transpose(0, 3, 1, 2)
     x._accumulate(padded[:, :, ph:ph + H, pw:pw + W])
 
 
@@ -194,9 +195,12 @@ def _lift(x: Any) -> Value:
 
 
 def _pair(name: str, value: Any, least: int) -> tuple[int, int]:
-    pair = (value, value) if isinstance(value, (int, np.integer)) and not isinstance(value, bool) else value
-    if not (isinstance(pair, (tuple, list)) and len(pair) == 2
-            and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= least for v in pair)):
+    def is_int(v: Any) -> bool:
+        return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+    pair = (value, value) if is_int(value) else value
+    is_pair = isinstance(pair, (tuple, list)) and len(pair) == 2
+    if not (is_pair and all(is_int(v) and v >= least for v in pair)):
         raise ValueError(f"{name} must be an int >= {least} or a pair of them, got {value!r}")
     return int(pair[0]), int(pair[1])
 
@@ -205,7 +209,8 @@ def _stride(stride: Pair | None, kernel_size: Pair) -> tuple[int, int]:
     return _pair("stride", kernel_size if stride is None else stride, 1)
 
 
-def _windows(op: str, x: Any, kernel_size: Pair, stride: Pair | None) -> tuple[Value, np.ndarray, tuple[int, int]]:
+def _windows(op: str, x: Any, kernel_size: Pair,
+             stride: Pair | None) -> tuple[Value, np.ndarray, tuple[int, int]]:
     """x as a Value, its (N, C, Ho, Wo, kh, kw) windows (a view), and the kernel size."""
     x = _lift(x)
     kh, kw = _pair("kernel_size", kernel_size, 1)
