@@ -82,3 +82,20 @@ def test_train_and_eval_reach_every_child():
     assert [m.training for m in model.modules()] == [False] * 5
     model.train()
     assert all(m.training for m in model.modules())
+
+
+def test_module_to_float32_keeps_float32_through_a_step():
+    from tinygrad_opt import optim
+
+    model = nn.GPT(11, 4, 1, 2, 8, seed=0).to(np.float32)
+    assert {p.dtype for p in model.parameters()} == {np.dtype(np.float32)}
+    opt = optim.AdamW(model.parameters(), lr=1e-3)
+    loss = nn.cross_entropy(model(np.array([[1, 2, 3]])).reshape(-1, 11), np.array([2, 3, 4]))
+    assert loss.dtype == np.float32
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    assert {p.dtype for p in model.parameters()} == {np.dtype(np.float32)}
+    assert {p.grad.dtype for p in model.parameters()} == {np.dtype(np.float32)}
+    with pytest.raises(TypeError, match="floating dtype"):
+        model.to(np.int64)

@@ -78,6 +78,19 @@ class Module:
         """Switch to evaluation mode: dropout off, so the same input gives the same output."""
         return self.train(False)
 
+    def to(self, dtype: Any) -> Module:
+        """Convert every parameter to the floating dtype `dtype` (np.float32 or np.float64); returns the
+        module. Scalar parameters (micrograd's) stay Python floats. Do this before making the optimizer,
+        whose state follows the parameters' dtype."""
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"Module.to needs a floating dtype such as np.float32, got {dtype}")
+        for p in self.parameters():
+            if type(p.data) is not float:
+                p.data = p.data.astype(dtype)
+                p.grad = np.zeros_like(p.data)
+        return self
+
     # ------------------------------------------------------------ state dicts
     def state_dict(self) -> dict[str, np.ndarray]:
         """`{name: copy of the parameter's data}`; a scalar parameter gives a 0-d array."""
