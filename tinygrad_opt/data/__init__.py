@@ -4,7 +4,7 @@ Every generator returns `(X, y)`: `X` a float64 array of shape (n_samples, n_fea
 an int64 array of class labels 0, 1, ... (for micrograd's hinge loss use `2 * y - 1`).
 `seed` is an int (the same int gives the same data), a `numpy.random.Generator` or None.
 The shapes follow scikit-learn's functions of the same names; the random numbers do not.
-`load_digits` is a real data set, shipped with the package.
+`load_digits` is a real data set, shipped with the package; so is `load_shakespeare`, a text.
 """
 
 from __future__ import annotations
@@ -15,6 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from tinygrad_opt.data.shakespeare import SHAKESPEARE_FILE as SHAKESPEARE_FILE  # re-exported
+from tinygrad_opt.data.shakespeare import load_shakespeare as load_shakespeare
 
 Seed = int | np.random.Generator | None
 
