@@ -8,6 +8,8 @@
 """
 
 from tinygrad_opt.nn import init, scalar
+from tinygrad_opt.nn.conv import AvgPool2d, Conv2d, Flatten, MaxPool2d, avg_pool2d, conv2d, max_pool2d
+from tinygrad_opt.nn.gpt import GPT
 from tinygrad_opt.nn.layers import GELU, MLP, Linear, ReLU, Sequential, Sigmoid, Tanh, gelu
 from tinygrad_opt.nn.losses import (
     binary_cross_entropy,
@@ -21,9 +23,22 @@ from tinygrad_opt.nn.losses import (
     softmax,
 )
 from tinygrad_opt.nn.module import Module
+from tinygrad_opt.nn.transformer import Dropout, Embedding, LayerNorm, layer_norm
 
 __all__ = [
+    "AvgPool2d",
+    "Conv2d",
+    "Flatten",
+    "MaxPool2d",
+    "avg_pool2d",
+    "conv2d",
+    "max_pool2d",
     "GELU",
+    "GPT",
+    "Dropout",
+    "Embedding",
+    "LayerNorm",
+    "layer_norm",
     "MLP",
     "Linear",
     "Module",

@@ -31,6 +31,8 @@ _PICKLES_REFUSED = "pickled Python objects, which are refused: unpickling can ru
 class Module:
     """Base class: subclasses set their parameters as attributes and define `forward`."""
 
+    training = True  # what train() / eval() switch: layers such as Dropout read it
+
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
@@ -54,6 +56,43 @@ class Module:
         """Reset every parameter's gradient to zero (gradients accumulate across backward calls)."""
         for p in self.parameters():
             p.zero_grad()
+
+    def modules(self) -> Iterator[Module]:
+        """This module and every module inside it, depth first, each once."""
+        seen: set[int] = set()
+        stack: list[Any] = [self]
+        while stack:
+            value = stack.pop()
+            if isinstance(value, Module) and id(value) not in seen:
+                seen.add(id(value))
+                yield value
+                children = [child for name, child in vars(value).items() if not name.startswith("_")]
+                stack.extend(reversed(children))
+            elif isinstance(value, (list, tuple)):
+                stack.extend(reversed(value))
+
+    def train(self, mode: bool = True) -> Module:
+        """Switch this module and all inside it to training mode (or eval mode with False)."""
+        for module in self.modules():
+            module.training = bool(mode)
+        return self
+
+    def eval(self) -> Module:
+        """Switch to evaluation mode: dropout off, so the same input gives the same output."""
+        return self.train(False)
+
+    def to(self, dtype: Any) -> Module:
+        """Convert every parameter to the floating dtype `dtype` (np.float32 or np.float64); returns the
+        module. Scalar parameters (micrograd's) stay Python floats. Do this before making the optimizer,
+        whose state follows the parameters' dtype."""
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"Module.to needs a floating dtype such as np.float32, got {dtype}")
+        for p in self.parameters():
+            if type(p.data) is not float:
+                p.data = p.data.astype(dtype)
+                p.grad = np.zeros_like(p.data)
+        return self
 
     # ------------------------------------------------------------ state dicts
     def state_dict(self) -> dict[str, np.ndarray]:

@@ -1,0 +1,101 @@
+"""Embedding, LayerNorm and Dropout against PyTorch (tests/golden/layers.npz) and central differences."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tinygrad_opt import Value, nn
+from tinygrad_opt.gradcheck import gradcheck
+
+GOLDEN = np.load(Path(__file__).parent / "golden" / "layers.npz")
+
+
+def check(name, inputs, out):
+    np.testing.assert_allclose(out.data, GOLDEN[f"{name}.out"], rtol=1e-12, atol=1e-13)
+    out.backward(GOLDEN[f"{name}.grad_out"])
+    for key, value in inputs.items():
+        expected = GOLDEN[f"{name}.grad_{key}"]
+        np.testing.assert_allclose(value.grad, expected, rtol=1e-10, atol=1e-12, err_msg=key)
+
+
+def test_layer_norm_equals_pytorch():
+    inputs = {key: Value(GOLDEN[f"layer_norm.{key}"]) for key in ("x", "weight", "bias")}
+    check("layer_norm", inputs, nn.layer_norm(inputs["x"], 5, inputs["weight"], inputs["bias"]))
+    x = Value(GOLDEN["layer_norm_2d.x"])  # normalised over the last two axes; far from mean 0 and variance 1
+    check("layer_norm_2d", {"x": x}, nn.layer_norm(x, (4, 5)))
+
+
+def test_layer_norm_module_starts_as_pure_normalisation():
+    layer = nn.LayerNorm(5)
+    np.testing.assert_array_equal(layer.weight.data, np.ones(5))
+    np.testing.assert_array_equal(layer.bias.data, np.zeros(5))
+    y = layer(np.random.default_rng(0).standard_normal((4, 5)) * 3 + 2).data
+    np.testing.assert_allclose(y.mean(axis=-1), 0, atol=1e-12)
+    np.testing.assert_allclose(y.var(axis=-1), 1, rtol=1e-4)  # 1 - eps / var
+    assert nn.LayerNorm(5, bias=False).bias is None
+    assert nn.LayerNorm(5, elementwise_affine=False).parameters() == []
+    with pytest.raises(ValueError, match=r"\(4, 5\).*\(3, 5\)"):
+        nn.layer_norm(np.zeros((3, 5)), (4, 5))
+
+
+def test_layer_norm_gradients_match_central_differences():
+    rng = np.random.default_rng(2)
+    x, w, b = Value(rng.standard_normal((3, 6))), Value(rng.standard_normal(6)), Value(rng.standard_normal(6))
+    assert gradcheck(lambda x, w, b: nn.layer_norm(x, 6, w, b), x, w, b)
+
+
+def test_embedding_equals_pytorch_and_repeated_ids_add_up():
+    layer = nn.Embedding(7, 3, seed=0)
+    layer.weight.data[...] = GOLDEN["embedding.weight"]
+    check("embedding", {"weight": layer.weight}, layer(GOLDEN["embedding.ids"]))
+    # ids 1 and 4 appear twice: their rows got two gradients each (checked above against PyTorch)
+    assert (GOLDEN["embedding.ids"] == 4).sum() == 2
+
+
+def test_embedding_init_and_errors():
+    layer = nn.Embedding(1000, 16, seed=0)
+    assert abs(layer.weight.data.std() - 1) < 0.02  # N(0, 1), as PyTorch
+    with pytest.raises(IndexError, match=r"id 1000, expected ids in 0 \.\. 999"):
+        layer(np.array([3, 1000]))
+    with pytest.raises(TypeError, match="integer ids"):
+        layer(np.array([0.5]))
+
+
+def test_dropout_scales_kept_values_and_is_off_in_eval():
+    layer = nn.Dropout(0.25, seed=0)
+    x = np.ones((200, 200))
+    y = layer(x).data
+    kept = y != 0
+    assert abs(kept.mean() - 0.75) < 0.01
+    np.testing.assert_allclose(y[kept], 1 / 0.75)  # the expected value stays 1
+    layer.eval()
+    np.testing.assert_array_equal(layer(x).data, x)
+    for bad in (1.0, -0.1, "0.5"):
+        with pytest.raises(ValueError, match="Dropout p"):
+            nn.Dropout(bad)
+
+
+def test_train_and_eval_reach_every_child():
+    model = nn.Sequential(nn.Linear(2, 2, seed=0), nn.Sequential(nn.Dropout(0.5), nn.LayerNorm(2)))
+    assert model.eval() is model
+    assert [m.training for m in model.modules()] == [False] * 5
+    model.train()
+    assert all(m.training for m in model.modules())
+
+
+def test_module_to_float32_keeps_float32_through_a_step():
+    from tinygrad_opt import optim
+
+    model = nn.GPT(11, 4, 1, 2, 8, seed=0).to(np.float32)
+    assert {p.dtype for p in model.parameters()} == {np.dtype(np.float32)}
+    opt = optim.AdamW(model.parameters(), lr=1e-3)
+    loss = nn.cross_entropy(model(np.array([[1, 2, 3]])).reshape(-1, 11), np.array([2, 3, 4]))
+    assert loss.dtype == np.float32
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    assert {p.dtype for p in model.parameters()} == {np.dtype(np.float32)}
+    assert {p.grad.dtype for p in model.parameters()} == {np.dtype(np.float32)}
+    with pytest.raises(TypeError, match="floating dtype"):
+        model.to(np.int64)

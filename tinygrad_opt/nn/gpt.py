@@ -1,0 +1,209 @@
+"""A GPT language model: nanoGPT's architecture, parameter names and initialisation.
+
+    ids (B, T) -> token + position embeddings -> n_layer Blocks -> LayerNorm -> logits (B, T, V)
+
+Each Block is pre-LayerNorm: x + attention(ln_1(x)), then x + mlp(ln_2(x)). Attention is
+causal: position t sees positions 0 .. t only. The output layer `lm_head` shares its weight
+with the token embedding (weight tying), as GPT-2 and nanoGPT do.
+
+Shapes in the comments: B batch, T time (positions), C channels (n_embd), nh heads,
+hs = C / nh the size of one head, V the vocabulary.
+
+Parameter names are nanoGPT's (`transformer.wte.weight`, `transformer.h.0.attn.c_attn.weight`,
+...) and layouts PyTorch's (a Linear's weight is (out, in)), so a nanoGPT checkpoint loads with
+`model.load_state_dict({k: v.numpy() for k, v in torch_state.items()})`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from tinygrad_opt.engine import Value, no_grad
+from tinygrad_opt.nn import init
+from tinygrad_opt.nn.layers import Linear, gelu
+from tinygrad_opt.nn.module import Module
+from tinygrad_opt.nn.transformer import Dropout, Embedding, LayerNorm
+
+
+class CausalSelfAttention(Module):
+    """Multi-head self-attention where each position attends to itself and the positions before it."""
+
+    def __init__(self, n_embd: int, n_head: int, block_size: int, dropout: float = 0.0, bias: bool = True,
+                 seed: init.Seed = None) -> None:
+        if n_embd % n_head:
+            raise ValueError(f"n_embd ({n_embd}) must be a multiple of n_head ({n_head})")
+        rng = init.rng_from(seed)
+        self.c_attn = Linear(n_embd, 3 * n_embd, bias=bias, seed=rng)  # query, key, value at once
+        self.c_proj = Linear(n_embd, n_embd, bias=bias, seed=rng)  # the heads' outputs, mixed
+        self.attn_dropout = Dropout(dropout, seed=rng)
+        self.resid_dropout = Dropout(dropout, seed=rng)
+        self.n_head = n_head
+        # -inf above the diagonal: added to the scores, it gives those positions weight exp(-inf) = 0
+        self._mask = np.triu(np.full((block_size, block_size), -np.inf), k=1)
+
+    def forward(self, x: Value) -> Value:
+        B, T, C = x.shape
+        nh, hs = self.n_head, C // self.n_head
+        qkv = self.c_attn(x)  # (B, T, 3C)
+        # split into q, k, v and move the head axis forward: (B, T, C) -> (B, nh, T, hs)
+        q, k, v = (qkv[:, :, i * C:(i + 1) * C].reshape(B, T, nh, hs).transpose(0, 2, 1, 3) for i in range(3))
+        scores = (q @ k.transpose(0, 1, 3, 2)) * (1.0 / math.sqrt(hs))  # (B, nh, T, T)
+        scores = scores + self._mask[:T, :T].astype(x.dtype)  # causal: no peeking at later positions
+        weights = self.attn_dropout(scores.softmax(axis=-1))  # each row sums to 1
+        y = weights @ v  # (B, nh, T, hs): a weighted average of the values
+        y = y.transpose(0, 2, 1, 3).reshape(B, T, C)  # the heads side by side again
+        return self.resid_dropout(self.c_proj(y))
+
+
+class MLP(Module):
+    """The feed-forward part of a Block: widen to 4C, GELU, back to C."""
+
+    def __init__(self, n_embd: int, dropout: float = 0.0, bias: bool = True, seed: init.Seed = None) -> None:
+        rng = init.rng_from(seed)
+        self.c_fc = Linear(n_embd, 4 * n_embd, bias=bias, seed=rng)
+        self.c_proj = Linear(4 * n_embd, n_embd, bias=bias, seed=rng)
+        self.dropout = Dropout(dropout, seed=rng)
+
+    def forward(self, x: Value) -> Value:
+        return self.dropout(self.c_proj(gelu(self.c_fc(x))))  # (B, T, C) -> (B, T, 4C) -> (B, T, C)
+
+
+class Block(Module):
+    """One transformer block: communicate (attention), then compute (MLP), each on a residual path."""
+
+    def __init__(self, n_embd: int, n_head: int, block_size: int, dropout: float = 0.0, bias: bool = True,
+                 seed: init.Seed = None) -> None:
+        rng = init.rng_from(seed)
+        self.ln_1 = LayerNorm(n_embd, bias=bias)
+        self.attn = CausalSelfAttention(n_embd, n_head, block_size, dropout, bias, seed=rng)
+        self.ln_2 = LayerNorm(n_embd, bias=bias)
+        self.mlp = MLP(n_embd, dropout, bias, seed=rng)
+
+    def forward(self, x: Value) -> Value:
+        x = x + self.attn(self.ln_1(x))
+        return x + self.mlp(self.ln_2(x))
+
+
+class Transformer(Module):
+    """GPT's body (nanoGPT's `transformer`): embeddings, the blocks, the final LayerNorm."""
+
+    def __init__(self, vocab_size: int, block_size: int, n_layer: int, n_head: int, n_embd: int,
+                 dropout: float, bias: bool, seed: init.Seed) -> None:
+        rng = init.rng_from(seed)
+        self.wte = Embedding(vocab_size, n_embd, seed=rng)  # token embeddings
+        self.wpe = Embedding(block_size, n_embd, seed=rng)  # position embeddings
+        self.drop = Dropout(dropout, seed=rng)
+        self.h = [Block(n_embd, n_head, block_size, dropout, bias, seed=rng) for _ in range(n_layer)]
+        self.ln_f = LayerNorm(n_embd, bias=bias)
+
+    def forward(self, ids: np.ndarray) -> Value:
+        T = ids.shape[1]
+        x = self.drop(self.wte(ids) + self.wpe(np.arange(T)))  # (B, T, C) + (T, C)
+        for block in self.h:
+            x = block(x)
+        return self.ln_f(x)
+
+
+class GPT(Module):
+    """nanoGPT's model: `GPT(vocab_size, block_size, n_layer, n_head, n_embd)`.
+
+    `model(ids)` maps an int array (B, T), T <= block_size, to logits (B, T, vocab_size).
+    Initialisation as nanoGPT: every Linear and Embedding weight from N(0, 0.02), biases zero,
+    and the residual projections (`c_proj`) from N(0, 0.02 / sqrt(2 n_layer)) so the residual
+    stream does not grow with depth.
+    """
+
+    def __init__(self, vocab_size: int, block_size: int, n_layer: int, n_head: int, n_embd: int,
+                 dropout: float = 0.0, bias: bool = True, seed: init.Seed = None) -> None:
+        for name, n in (("vocab_size", vocab_size), ("block_size", block_size), ("n_layer", n_layer),
+                        ("n_head", n_head), ("n_embd", n_embd)):
+            if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
+                raise ValueError(f"GPT {name} must be a positive int, got {n!r}")
+        rng = init.rng_from(seed)
+        self.transformer = Transformer(vocab_size, block_size, n_layer, n_head, n_embd, dropout, bias, rng)
+        self.lm_head = Linear(n_embd, vocab_size, bias=False, seed=rng)
+        self.lm_head.weight = self.transformer.wte.weight  # weight tying: one matrix, two uses
+        self.block_size = block_size
+        for name, p in self.named_parameters():
+            if name.endswith("bias"):
+                p.data[...] = 0.0
+            elif name.endswith("c_proj.weight"):
+                p.data[...] = init.normal(p.shape, std=0.02 / math.sqrt(2 * n_layer), seed=rng)
+            elif p.ndim == 2:  # every other Linear and Embedding weight
+                p.data[...] = init.normal(p.shape, std=0.02, seed=rng)
+
+    def forward(self, ids: Any) -> Value:
+        ids = np.asarray(ids)
+        if ids.ndim != 2 or ids.dtype.kind not in "iu":
+            raise ValueError(f"GPT needs an int array of shape (B, T), got {ids.dtype} of shape {ids.shape}")
+        if ids.shape[1] > self.block_size:
+            raise ValueError(f"GPT got {ids.shape[1]} positions, more than its block_size {self.block_size}")
+        return self.lm_head(self.transformer(ids))  # (B, T, V)
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """nanoGPT's state dict: the tied weight appears twice, as `transformer.wte.weight` and
+        `lm_head.weight`, as in PyTorch checkpoints."""
+        state = super().state_dict()
+        state["lm_head.weight"] = state["transformer.wte.weight"].copy()
+        return state
+
+    def load_state_dict(self, state: Any) -> None:
+        """Load a state dict with or without `lm_head.weight` (if present it must equal the
+        token embedding it is tied to)."""
+        state = dict(state)
+        head = state.pop("lm_head.weight", None)
+        if head is not None and "transformer.wte.weight" in state:
+            head, wte = np.asarray(head), np.asarray(state["transformer.wte.weight"])
+            if head.shape != wte.shape or not np.array_equal(head, wte):
+                raise ValueError("lm_head.weight differs from transformer.wte.weight, but the two are tied")
+        super().load_state_dict(state)
+
+    def generate(self, ids: Any, max_new_tokens: int, temperature: float = 1.0, top_k: int | None = None,
+                 seed: init.Seed = None) -> np.ndarray:
+        """Extend each row of `ids` (B, T) by `max_new_tokens` sampled tokens; returns (B, T + new).
+
+        Each new token is drawn from softmax(logits / temperature) at the last position, seeing at
+        most the last `block_size` tokens; `top_k` keeps only the k likeliest (`top_k=1` is greedy).
+        Runs in eval mode without recording a graph; the model's mode is restored afterwards.
+        """
+        ids = np.array(ids, dtype=np.int64)
+        if ids.ndim != 2:
+            raise ValueError(f"generate needs ids of shape (B, T), got shape {ids.shape}")
+        if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, (int, np.integer)) \
+                or max_new_tokens < 0:
+            raise ValueError(f"max_new_tokens must be an int >= 0, got {max_new_tokens!r}")
+        if not (isinstance(temperature, (int, float)) and math.isfinite(temperature) and temperature > 0):
+            raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}")
+        vocab_size = self.transformer.wte.weight.shape[0]
+        if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer))
+                                  or not 1 <= top_k <= vocab_size):
+            raise ValueError(f"top_k must be None or an int in 1 .. {vocab_size}, got {top_k!r}")
+        rng = init.rng_from(seed)
+        was_training = self.training
+        self.eval()
+        try:
+            with no_grad():
+                for _ in range(max_new_tokens):
+                    logits = self(ids[:, -self.block_size:]).data[:, -1, :] / temperature  # (B, V)
+                    if top_k is not None:
+                        kth = np.sort(logits, axis=-1)[:, -top_k][:, None]
+                        logits = np.where(logits < kth, -np.inf, logits)
+                    probs = np.exp(logits - logits.max(axis=-1, keepdims=True))
+                    probs /= probs.sum(axis=-1, keepdims=True)
+                    # inverse-CDF sampling, one uniform number per row
+                    u = rng.random((len(ids), 1))
+                    cdf = np.cumsum(probs, axis=-1)
+                    nxt = np.minimum((cdf < u * cdf[:, -1:]).sum(axis=-1), vocab_size - 1)
+                    ids = np.concatenate([ids, nxt[:, None]], axis=1)
+        finally:
+            self.train(was_training)
+        return ids
+
+    def __repr__(self) -> str:
+        n = sum(p.size for p in self.parameters())
+        t = self.transformer
+        return (f"GPT(vocab_size={t.wte.weight.shape[0]}, block_size={self.block_size}, n_layer={len(t.h)}, "
+                f"n_head={t.h[0].attn.n_head}, n_embd={t.wte.weight.shape[1]}; {n:,} parameters)")

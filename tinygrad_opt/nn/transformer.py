@@ -1,0 +1,122 @@
+"""The layers a transformer adds to the MLP's: token embeddings, layer normalisation and dropout.
+
+Layouts, defaults and initialisation follow PyTorch's `nn.Embedding`, `nn.LayerNorm` and
+`nn.Dropout`, so weights move between the two unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from tinygrad_opt.engine import Value
+from tinygrad_opt.nn import init
+from tinygrad_opt.nn.module import Module
+
+
+class Embedding(Module):
+    """A lookup table: row i of `weight` (num_embeddings, embedding_dim) is the vector of id i.
+
+    `embedding(ids)` takes an int array of any shape and returns Values of shape
+    ids.shape + (embedding_dim,). Its gradient adds each output row back into the row it
+    came from, so an id used twice gets both gradients. Initialised N(0, 1), as PyTorch.
+    """
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, seed: init.Seed = None) -> None:
+        _check_positive("Embedding num_embeddings", num_embeddings)
+        _check_positive("Embedding embedding_dim", embedding_dim)
+        self.weight = Value(init.normal((num_embeddings, embedding_dim), seed=seed), label="weight")
+
+    def forward(self, ids: Any) -> Value:
+        ids = np.asarray(ids.data if isinstance(ids, Value) else ids)
+        if ids.dtype.kind not in "iu":
+            raise TypeError(f"{self!r} needs integer ids, got an array of {ids.dtype}")
+        n = self.weight.shape[0]
+        if ids.size and (ids.min() < 0 or ids.max() >= n):
+            bad = ids[(ids < 0) | (ids >= n)].flat[0]
+            raise IndexError(f"{self!r} got id {int(bad)}, expected ids in 0 .. {n - 1}")
+        return self.weight[ids]
+
+    def __repr__(self) -> str:
+        return f"Embedding({self.weight.shape[0]}, {self.weight.shape[1]})"
+
+
+def layer_norm(x: Any, normalized_shape: int | Sequence[int], weight: Value | None = None,
+               bias: Value | None = None, eps: float = 1e-5) -> Value:
+    """(x - mean) / sqrt(var + eps) * weight + bias over the last len(normalized_shape) axes.
+
+    The variance is the biased one (divided by n, not n - 1), as in PyTorch's `F.layer_norm`.
+    """
+    shape = _as_shape(normalized_shape)
+    x = x if isinstance(x, Value) else Value(x)
+    if x.shape[x.ndim - len(shape):] != shape:
+        raise ValueError(f"layer_norm over the last axes of shape {shape} got x of shape {x.shape}")
+    axes = tuple(range(x.ndim - len(shape), x.ndim))
+    centred = x - x.mean(axis=axes, keepdims=True)
+    variance = (centred * centred).mean(axis=axes, keepdims=True)
+    out = centred / (variance + eps).sqrt()
+    if weight is not None:
+        out = out * weight
+    return out + bias if bias is not None else out
+
+
+class LayerNorm(Module):
+    """Normalise each sample over its last axes to mean 0 and variance 1, then scale and shift.
+
+    `weight` starts at ones and `bias` at zeros (both of `normalized_shape`), as PyTorch;
+    `elementwise_affine=False` leaves both out, `bias=False` only the shift.
+    """
+
+    def __init__(self, normalized_shape: int | Sequence[int], eps: float = 1e-5,
+                 elementwise_affine: bool = True, bias: bool = True) -> None:
+        shape = _as_shape(normalized_shape)
+        for n in shape:
+            _check_positive("LayerNorm normalized_shape", n)
+        if not (isinstance(eps, (int, float)) and eps > 0):
+            raise ValueError(f"LayerNorm eps must be a number > 0, got {eps!r}")
+        self.normalized_shape = shape
+        self.eps = float(eps)
+        self.weight = Value(np.ones(shape), label="weight") if elementwise_affine else None
+        self.bias = Value(np.zeros(shape), label="bias") if elementwise_affine and bias else None
+
+    def forward(self, x: Any) -> Value:
+        return layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def __repr__(self) -> str:
+        return f"LayerNorm({self.normalized_shape}, eps={self.eps})"
+
+
+class Dropout(Module):
+    """While training, zero each element with probability p and scale the rest by 1 / (1 - p).
+
+    The scaling keeps the expected value unchanged, so in eval mode (`model.eval()`) dropout
+    does nothing at all. Each call draws a new mask from the module's own generator.
+    """
+
+    def __init__(self, p: float = 0.5, seed: init.Seed = None) -> None:
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p < 1:
+            raise ValueError(f"Dropout p must be a probability in [0, 1), got {p!r}")
+        self.p = float(p)
+        self._rng = init.rng_from(seed)
+
+    def forward(self, x: Any) -> Value:
+        x = x if isinstance(x, Value) else Value(x)
+        if not self.training or self.p == 0:
+            return x
+        keep = self._rng.random(x.shape) >= self.p
+        return x * (keep / (1 - self.p)).astype(x.dtype)
+
+    def __repr__(self) -> str:
+        return f"Dropout(p={self.p})"
+
+
+def _as_shape(shape: int | Sequence[int]) -> tuple[int, ...]:
+    return (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(shape)
+
+
+def _check_positive(name: str, n: Any) -> None:
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"{name} must be a positive int, got {n!r}")
+
