@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from tinygrad_opt import Value  # noqa: E402
+from tinygrad_opt import Value, topological_order  # noqa: E402
 from tinygrad_opt.nn.scalar import MLP  # noqa: E402
 from tinygrad_opt.viz import draw_graph, plot_decision_boundary  # noqa: E402
 from tinygrad_opt.viz.examples import mlp_training_graph  # noqa: E402
@@ -35,22 +35,11 @@ def best_time(run) -> float:
     return min(times)
 
 
-def count_values(root: Value) -> int:
-    seen = {id(root)}
-    stack = [root]
-    while stack:
-        for parent in stack.pop()._prev:
-            if id(parent) not in seen:
-                seen.add(id(parent))
-                stack.append(parent)
-    return len(seen)
-
-
 def main() -> None:
     start = time.perf_counter()
     loss = mlp_training_graph(n_points=100)
     build = time.perf_counter() - start
-    size = count_values(loss)
+    size = len(topological_order(loss))
     print(f"micrograd MLP(2, [16, 16, 1]) training graph on 100 points: {size:,} Values, "
           f"built in {build:.3f} s")
 

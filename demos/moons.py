@@ -20,7 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a clone without installing
 
-from tinygrad_opt import Value, nn  # noqa: E402
+from tinygrad_opt import Value, nn, topological_order  # noqa: E402
 from tinygrad_opt.data import make_moons  # noqa: E402
 
 # ----------------------------------------------------------------- configuration
@@ -38,17 +38,6 @@ QUICK_SCALAR_STEPS = 1  # with --quick
 def learning_rate(step: int, total: int) -> float:
     """micrograd's schedule: 1.0 falling linearly to 0.1 over `total` steps (100 in micrograd)."""
     return 1.0 - 0.9 * step / total
-
-
-def count_nodes(root: Value) -> int:
-    """How many nodes the graph under `root` has (each one a box in a drawing)."""
-    seen, stack = {id(root)}, [root]
-    while stack:
-        for parent in stack.pop()._prev:
-            if id(parent) not in seen:
-                seen.add(id(parent))
-                stack.append(parent)
-    return len(seen)
 
 
 def train_scalar(X: np.ndarray, y: np.ndarray, steps: int) -> None:
@@ -75,7 +64,7 @@ def train_scalar(X: np.ndarray, y: np.ndarray, steps: int) -> None:
             p.data -= lr * p.grad  # a scalar's data is a float: this assigns a new float
         seconds = time.perf_counter() - start
         print(f"  step {step:3d}  loss {loss.data:.4f}  accuracy {accuracy:6.1%}  "
-              f"graph {count_nodes(loss):,} nodes  {seconds:.2f} s")
+              f"graph {len(topological_order(loss)):,} nodes  {seconds:.2f} s")
 
 
 def train_batched(X: np.ndarray, y: np.ndarray, max_steps: int) -> None:

@@ -261,8 +261,8 @@ def test_the_digraph_displays_inline_and_renders_to_a_file(tmp_path):
     [
         ({"root": 3.0}, TypeError, "needs a Value, got float"),
         ({"rankdir": "sideways"}, ValueError, "rankdir must be one of LR, RL, TB, BT, got 'sideways'"),
-        ({"max_nodes": 0}, ValueError, "max_nodes must be an integer >= 1, got 0"),
-        ({"max_nodes": True}, ValueError, "max_nodes must be an integer >= 1, got True"),
+        ({"max_nodes": 0}, ValueError, "max_nodes must be an int >= 1, got 0"),
+        ({"max_nodes": True}, ValueError, "max_nodes must be an int >= 1, got True"),
         ({"format": "svgz!"}, ValueError, "got 'svgz!'"),
     ],
 )

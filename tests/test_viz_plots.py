@@ -280,9 +280,9 @@ def test_grid_resolution_defaults_to_100_or_40_per_point_and_is_checked():
     assert array_model.collections[0].get_array().size == 100 * 100
     assert scalar_model.collections[0].get_array().size == 40 * 40
     for bad in (0, 1, 2.5, True):
-        with pytest.raises(ValueError, match=f"resolution must be an integer >= 2, got {bad}"):
+        with pytest.raises(ValueError, match=f"resolution must be an int >= 2, got {bad}"):
             plot_decision_boundary(lambda p: p[:, 0], X, Y, resolution=bad)
-    with pytest.raises(ValueError, match="levels must be an integer >= 2, got 1"):
+    with pytest.raises(ValueError, match="levels must be an int >= 2, got 1"):
         plot_landscape(TwoWells(), {}, levels=1)
 
 

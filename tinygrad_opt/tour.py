@@ -19,7 +19,7 @@ import numpy as np
 
 from tinygrad_opt import nn, optim
 from tinygrad_opt.data import make_moons, make_spirals
-from tinygrad_opt.engine import Value, no_grad
+from tinygrad_opt.engine import Value, no_grad, topological_order
 
 # The most training steps per optimizer: the demo trains 13 optimizers on two data sets, so
 # 10,000 steps is already most of an hour; more would only keep the machine busy.
@@ -207,13 +207,9 @@ def _boundaries(runs: dict[str, Run], X: np.ndarray, y: np.ndarray, path: Path, 
 
 
 def _leaf(root: Value, label: str) -> Value:
-    stack, seen = [root], set()
-    while stack:
-        node = stack.pop()
+    for node in topological_order(root):
         if node.label == label:
             return node
-        seen.add(node)
-        stack.extend(p for p in node._prev if p not in seen)
     raise ValueError(f"no Value labelled {label!r} in the graph")
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_opt.engine import Value
+from tinygrad_opt.engine import Value, check_count
 
 try:
     import graphviz
@@ -57,8 +57,7 @@ def draw_graph(
         raise TypeError(f"draw_graph needs a Value, got {type(root).__name__}")
     if rankdir not in RANKDIRS:
         raise ValueError(f"rankdir must be one of {', '.join(RANKDIRS)}, got {rankdir!r}")
-    if isinstance(max_nodes, bool) or not isinstance(max_nodes, (int, np.integer)) or max_nodes < 1:
-        raise ValueError(f"max_nodes must be an integer >= 1, got {max_nodes!r}")
+    max_nodes = check_count(max_nodes, "max_nodes")
     if format not in graphviz.FORMATS:
         raise ValueError(f"format must be a Graphviz output format such as 'svg' or 'png', got {format!r}")
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from tinygrad_opt.engine import Value, no_grad
+from tinygrad_opt.engine import Value, check_count, no_grad
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -125,7 +125,7 @@ def plot_decision_boundary(
         raise ValueError(f"y must hold one label per point, shape ({len(X)},), got shape {y.shape}")
     if resolution is None:
         resolution = 40 if per_point else 100
-    resolution = _check_count("resolution", resolution)
+    resolution = check_count(resolution, "resolution", least=2)
 
     low, high = X.min(axis=0), X.max(axis=0)
     pad = 0.1 * np.maximum(high - low, 1e-9) + 0.25
@@ -227,8 +227,8 @@ def plot_landscape(
     still resolves the bottom of the valley; the colour bar says so.
     """
     _check_path(path)
-    resolution = _check_count("resolution", resolution)
-    levels = _check_count("levels", levels)
+    resolution = check_count(resolution, "resolution", least=2)
+    levels = check_count(levels, "levels", least=2)
     if not isinstance(trajectories, Mapping):
         raise TypeError(f"trajectories must be a dict name -> trajectory, got {type(trajectories).__name__}")
     for name in ("name", "minima", "view"):
@@ -325,12 +325,6 @@ def _figure_and_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Fig
     fig = Figure(figsize=figsize, layout="constrained")
     FigureCanvasAgg(fig)
     return fig, fig.add_subplot()
-
-
-def _check_count(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 2:
-        raise ValueError(f"{name} must be an integer >= 2, got {value!r}")
-    return int(value)
 
 
 def _check_path(path: str | os.PathLike | None) -> None:
