@@ -12,8 +12,9 @@ import urllib.request
 import numpy as np
 import pytest
 
-from tinygrad_opt.race import landscapes, race, standard_racers
+from tinygrad_opt.race import ALL_RACERS, RACER_NAMES, landscapes, race, standard_racers, suggested_lr
 from tinygrad_opt.race.page import (
+    LR_SPAN,
     PAGE_RACERS,
     POSITION_SCALE,
     build_page,
@@ -63,31 +64,55 @@ def test_page_is_self_contained(page_text):
 def test_embedded_races_are_the_python_races(page_text):
     data = embedded_data(page_text)
     assert [entry["name"] for entry in data["landscapes"]] == PAGE_LANDSCAPES
+    assert data["racers"] == list(ALL_RACERS) and data["on"] == list(RACER_NAMES)
     entry = data["landscapes"][0]
     landscape = landscapes.get(entry["name"])
     assert entry["minima"] == [list(m) for m in landscape.minima] and entry["view"] == list(landscape.view)
-    for index in (0, entry["lr_index"], len(entry["lrs"]) - 1):
-        lr = entry["lrs"][index]
-        expected = race(landscape, standard_racers(dict.fromkeys(PAGE_RACERS, lr)), steps=data["steps"])
-        assert list(expected) == data["racers"] == list(entry["races"][index])
-        for name, trajectory in expected.items():
-            points, losses = decode(entry["races"][index][name], landscape.view)
-            assert entry["races"][index][name]["d"] == trajectory.diverged
-            cell = (landscape.view[1] - landscape.view[0]) / POSITION_SCALE
+    cell = (landscape.view[1] - landscape.view[0]) / POSITION_SCALE
+    for name in data["racers"]:  # each racer on a ladder of its own, centred on its suggested rate
+        assert entry["lrs"][name][entry["lr_index"]] == suggested_lr(name, landscape)
+        for index in (0, entry["lr_index"], len(entry["lrs"][name]) - 1):
+            lr = entry["lrs"][name][index]
+            trajectory = race(landscape, standard_racers({name: lr}), steps=data["steps"])[name]
+            encoded = entry["races"][name][index]
+            points, losses = decode(encoded, landscape.view)
+            assert encoded["d"] == trajectory.diverged
             np.testing.assert_allclose(points, trajectory.points, atol=cell)  # rounded to the int16 grid
             np.testing.assert_allclose(losses, trajectory.losses.astype(np.float32), rtol=1e-6)
 
 
-def test_learning_rates_are_a_log_ladder():
-    lrs = learning_rates("ravine")
+def test_learning_rates_are_a_log_ladder_around_the_rate_asked_for():
+    lrs = learning_rates(0.0123)
     ratios = np.diff(np.log10(lrs))
-    np.testing.assert_allclose(ratios, 1 / 3, atol=0.01)
-    assert 0.01 in lrs and lrs[0] == pytest.approx(0.0001) and lrs[-1] == pytest.approx(0.1)
+    np.testing.assert_allclose(ratios, 1 / 2, atol=0.01)
+    assert lrs[LR_SPAN] == 0.0123 and len(lrs) == 2 * LR_SPAN + 1
+    assert lrs[0] == pytest.approx(0.0123 / 10**1.5, rel=0.01)
+    assert lrs[-1] == pytest.approx(0.0123 * 10**1.5, rel=0.01)
+
+
+def test_the_command_line_settings_reach_the_page():
+    text = build_page(landscapes=["ravine"], steps=30, start=(2.0, -7.0), clip_value=5.0,
+                      rates={"adam": 0.3, "Lion": 0.02})
+    data = embedded_data(text)
+    entry = data["landscapes"][0]
+    assert data["on"] == ["Adam", "Lion"] and data["steps"] == 30 and data["clip"] == 5.0
+    assert entry["start"] == [2.0, -7.0] and entry["lrs"]["Adam"][LR_SPAN] == 0.3
+    adam = standard_racers({"Adam": 0.3})
+    expected = race("ravine", adam, start=(2.0, -7.0), steps=30, clip_value=5.0)["Adam"]
+    points, _ = decode(entry["races"]["Adam"][LR_SPAN], entry["view"])
+    assert len(points) == 31
+    np.testing.assert_allclose(points, expected.points, atol=18 / POSITION_SCALE)  # the view is 18 high
+    unclipped = race("ravine", standard_racers({"Adam": 0.3}), start=(2.0, -7.0), steps=30)["Adam"]
+    assert not np.allclose(expected.points, unclipped.points)  # the clip made a difference the page shows
+    with pytest.raises(ValueError, match="LAMB cannot race"):
+        build_page(landscapes=["ravine"], rates={"LAMB": 0.1})
 
 
 def test_page_is_reasonably_small(page_text):
+    # 14 racers x 7 learning rates x 201 steps x (4 bytes of position + 4 of loss), base64: about
+    # 230 kB a landscape, 1.8 MB for all eight.
     per_landscape = len(page_text.encode()) / len(PAGE_LANDSCAPES)
-    assert per_landscape < 160_000  # all eight landscapes stay near a megabyte
+    assert per_landscape < 260_000
 
 
 @pytest.mark.parametrize("query, message", [
@@ -97,6 +122,10 @@ def test_page_is_reasonably_small(page_text):
     ({"landscape": "bowl", "lr": "0.1", "x": "nan", "y": "0"}, "x must be finite"),
     ({"landscape": "bowl", "lr": "0.1", "y": "0"}, "missing parameter 'x'"),
     ({"landscape": "bowl", "lr": "0.1", "x": "0", "y": "0", "steps": "0"}, "steps"),
+    ({"landscape": "bowl", "lr.Adam": "0", "x": "0", "y": "0"}, "lr.Adam must be positive"),
+    ({"landscape": "bowl", "lr.Muon": "0.1", "x": "0", "y": "0"}, "Muon cannot race"),
+    ({"landscape": "bowl", "lr": "0.1", "x": "0", "y": "0", "clip": "-1"}, "clip must be positive"),
+    ({"landscape": "bowl", "x": "0", "y": "0"}, "missing parameter 'lr'"),
 ])
 def test_bad_race_requests_name_the_parameter(query, message):
     with pytest.raises(ValueError, match=message):
@@ -128,6 +157,10 @@ def test_server_races_on_request(server):
     assert error.value.code == 404
     with urllib.request.urlopen(f"{server}/") as reply:
         assert embedded_data(reply.read().decode())["server"] is True
+    query = "landscape=bowl&x=1&y=2&steps=20&clip=0.5&lr.Adam=0.1&lr.Lion=0.01"
+    with urllib.request.urlopen(f"{server}/race?{query}") as reply:
+        body = json.load(reply)
+    assert body == race_data("bowl", {"Adam": 0.1, "Lion": 0.01}, start=(1, 2), steps=20, clip_value=0.5)
 
 
 # ---------------------------------------------------------------- in a browser
@@ -183,14 +216,21 @@ def stage_point(page, selector):
     return box["x"] + box["width"] / 2 - stage["x"], box["y"] + box["height"] / 2 - stage["y"]
 
 
+def path_by_racer(page):
+    script = "lines => Object.fromEntries(lines.map(l => [l.dataset.racer, l.getAttribute('points')]))"
+    return page.eval_on_selector_all("polyline.path", script)
+
+
 def test_static_page_loads_and_draws_the_race(tmp_path, page_text, open_page):
     file = tmp_path / "race.html"
     file.write_text(page_text, encoding="utf-8")
     page = open_page(file.as_uri())
     page.click("#end")
-    assert page.locator("polyline.path").count() == len(PAGE_RACERS)
-    assert page.locator("#table tr").count() == len(PAGE_RACERS)
+    assert page.locator("polyline.path").count() == len(RACER_NAMES)  # the post's four start on
+    assert page.locator("#table tr").count() == len(RACER_NAMES)
     assert page.text_content("#step-count") == "step 200 / 200"
+    for name in PAGE_RACERS:  # every racer has a switch and a learning-rate control of its own
+        assert page.get_by_label(f"{name} learning rate (lr)", exact=True).count() == 1
     # The star sits at the minimum (3, 0.5): its outer points are 11 px from the minimum's pixel.
     view = landscapes.get("beale_like").view
     points = page.get_attribute("polygon.star", "points").split()
@@ -201,27 +241,55 @@ def test_static_page_loads_and_draws_the_race(tmp_path, page_text, open_page):
     assert page.errors == []
 
 
-def test_slider_changes_the_drawn_paths(tmp_path, page_text, open_page):
+def test_each_learning_rate_changes_only_its_racer(tmp_path, page_text, open_page):
     file = tmp_path / "race.html"
     file.write_text(page_text, encoding="utf-8")
     page = open_page(file.as_uri())
     page.click("#end")
-    before, label = paths(page), page.text_content("#lr-value")
-    page.focus("#lr")
-    for _ in range(3):
+    data = embedded_data(page_text)["landscapes"][0]
+    view = data["view"]
+    for name in ("Adam", "SGD"):
+        before, label = path_by_racer(page), page.text_content(f".racer[data-racer='{name}'] .lr-value")
+        page.get_by_label(f"{name} learning rate (lr)", exact=True).focus()
         page.keyboard.press("ArrowLeft")
-    after = paths(page)
-    assert page.text_content("#lr-value") != label
-    assert len(after) == len(PAGE_RACERS) and all(a != b for a, b in zip(after, before, strict=True))
-    # Toggling a racer off removes its path; the step button advances one step.
-    page.click("label.toggle:has-text('Adam')")
-    assert page.locator("polyline.path[data-racer='Adam']").count() == 0
+        after = path_by_racer(page)
+        assert page.text_content(f".racer[data-racer='{name}'] .lr-value") != label
+        assert set(after) == set(RACER_NAMES)
+        assert [racer for racer in after if after[racer] != before[racer]] == [name]
+        # the drawn path ends where the Python race at the rung below ends
+        lr = data["lrs"][name][data["lr_index"] - 1]
+        trajectory = race("beale_like", standard_racers({name: lr}), steps=200)[name]
+        end = [float(v) for v in after[name].split()[-1].split(",")]
+        np.testing.assert_allclose(end, pixel(view, *trajectory.final_point), atol=1)
+    # Switching a racer on adds its path, switching one off removes it; Step advances one step.
+    page.click(".racer[data-racer='Lion'] label.toggle")
+    page.click(".racer[data-racer='Adam'] label.toggle")
+    assert set(path_by_racer(page)) == {"SGD", "Momentum", "RMSProp", "Lion"}
     page.click("#restart")
     page.click("#play")  # pause
     step = int(page.text_content("#step-count").split()[1])
     page.click("#step")
     assert page.text_content("#step-count") == f"step {step + 1} / 200"
     assert page.errors == []
+
+
+@pytest.mark.parametrize("width, height", [(1024, 768), (375, 667)])
+def test_the_page_fits_a_projector_and_a_phone(tmp_path, page_text, browser, width, height):
+    file = tmp_path / "race.html"
+    file.write_text(page_text, encoding="utf-8")
+    page = browser.new_page(viewport={"width": width, "height": height})
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(file.as_uri())
+    page.wait_for_selector("polyline.path")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width  # no sideways scrolling
+    stage = page.locator("#stage").bounding_box()
+    assert stage["x"] >= 0 and stage["x"] + stage["width"] <= width and stage["width"] > 0.8 * min(width, 602)
+    for name in PAGE_RACERS:  # every control is on the screen, none cut off at the right
+        box = page.get_by_label(f"{name} learning rate (lr)", exact=True).bounding_box()
+        assert box["width"] >= 40 and box["x"] + box["width"] <= width
+    page.close()
+    assert errors == []
 
 
 def test_screenshot_is_not_blank(tmp_path, page_text, open_page):
@@ -236,6 +304,12 @@ def test_screenshot_is_not_blank(tmp_path, page_text, open_page):
     assert len(colours) > 500 and image.std() > 0.05  # a contour map with paths, not a flat fill
 
 
+def request_rates(url):
+    query = dict(part.split("=") for part in url.split("?", 1)[1].split("&"))
+    rates = {key[3:]: float(value) for key, value in query.items() if key.startswith("lr.")}
+    return query, {name.replace("%2D", "-"): rate for name, rate in rates.items()}
+
+
 def test_click_in_server_mode_races_from_there(server, open_page):
     page = open_page(f"{server}/")
     assert page.locator("#overlay.clickable").count() == 1
@@ -247,10 +321,11 @@ def test_click_in_server_mode_races_from_there(server, open_page):
         page.click("#overlay", position={"x": target[0], "y": target[1]})
     reply = answer.value
     assert reply.ok
-    query = dict(part.split("=") for part in reply.url.split("?", 1)[1].split("&"))
+    query, rates = request_rates(reply.url)
+    assert set(rates) == set(PAGE_RACERS)
     start = (float(query["x"]), float(query["y"]))
     assert start == pytest.approx((2.0, 2.0), abs=0.02)
-    assert reply.json() == race_data("beale_like", float(query["lr"]), start=start, steps=200)
+    assert reply.json() == race_data("beale_like", rates, start=start, steps=200)
     page.click("#end")
     after = paths(page)
     assert all(a != b for a, b in zip(after, before, strict=True))
@@ -264,28 +339,25 @@ def test_click_in_server_mode_races_from_there(server, open_page):
 
 def test_any_learning_rate_in_server_mode_races_at_that_rate(server, open_page):
     page = open_page(f"{server}/")
-    assert page.locator("#lr-exact").is_visible()
+    exact = page.get_by_label("Adam exact learning rate (lr)", exact=True)
+    assert exact.is_visible()
     page.click("#end")
-    before = paths(page)
-    lr = 0.0021  # between the slider's 0.001 and 0.00215: no embedded race has it
+    before = path_by_racer(page)
+    lr = 0.0217  # no embedded race has it
     with page.expect_response(lambda response: "/race?" in response.url) as answer:
-        page.fill("#lr-exact", str(lr))
-        page.press("#lr-exact", "Enter")
+        exact.fill(str(lr))
+        exact.press("Enter")
     reply = answer.value
     assert reply.ok
-    query = dict(part.split("=") for part in reply.url.split("?", 1)[1].split("&"))
-    assert query["landscape"] == "beale_like" and float(query["lr"]) == lr
+    query, rates = request_rates(reply.url)
+    assert query["landscape"] == "beale_like" and rates["Adam"] == lr
     landscape = landscapes.get("beale_like")
     assert (float(query["x"]), float(query["y"])) == pytest.approx(landscape.start)
-    assert reply.json() == race_data("beale_like", lr, start=landscape.start, steps=200)
+    assert reply.json() == race_data("beale_like", rates, start=landscape.start, steps=200)
     page.click("#end")
-    after = paths(page)
-    assert page.text_content("#lr-value") == "2.1e-3"  # rates below 0.01 are shown as 2.15e-3 ...
-    assert len(after) == len(PAGE_RACERS) and all(a != b for a, b in zip(after, before, strict=True))
-    # each drawn path ends where the Python race at that rate ends
-    racers = standard_racers(dict.fromkeys(PAGE_RACERS, lr))
-    for name, trajectory in race("beale_like", racers, steps=200).items():
-        line = page.get_attribute(f"polyline.path[data-racer='{name}']", "points")
-        end = [float(v) for v in line.split()[-1].split(",")]
-        np.testing.assert_allclose(end, pixel(landscape.view, *trajectory.final_point), atol=1)
+    after = path_by_racer(page)
+    assert [name for name in after if after[name] != before[name]] == ["Adam"]
+    trajectory = race("beale_like", standard_racers({"Adam": lr}), steps=200)["Adam"]
+    end = [float(v) for v in after["Adam"].split()[-1].split(",")]
+    np.testing.assert_allclose(end, pixel(landscape.view, *trajectory.final_point), atol=1)
     assert page.errors == []

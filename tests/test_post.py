@@ -91,9 +91,10 @@ def test_race_command_prints_the_table(capsys):
 
 @pytest.mark.parametrize("argv, message", [
     (["race", "--landscape", "flat"], "unknown landscape"),
-    (["race", "--lr", "Lion=0.1"], "unknown racer"),
+    (["race", "--lr", "Lion King=0.1"], "unknown racer"),
+    (["race", "--lr", "LAMB=0.1"], "LAMB cannot race"),
     (["race", "--lr", "fast"], "--lr takes"),
-    (["race", "--out", "race.gif"], "--out must end"),
+    (["race", "--out", "race.jpg"], "--out must end"),
     (["race", "--steps", "-3"], "steps"),
 ])
 def test_race_command_rejects_bad_arguments(argv, message, capsys):

@@ -8,9 +8,12 @@ import pytest
 
 from tinygrad_opt import Value, optim
 from tinygrad_opt.race import (
+    ALL_RACERS,
+    CANNOT_RACE,
     MAX_STEPS,
     MORE_RACERS,
     RACER_NAMES,
+    RaceResult,
     Trajectory,
     escape_box,
     format_table,
@@ -110,8 +113,8 @@ def test_standard_racers_use_the_post_hyperparameters():
     assert isinstance(momentum, optim.SGD) and momentum.param_groups[0]["momentum"] == 0.9
     rmsprop = racers["RMSProp"]([Value(1.0)])
     assert rmsprop.param_groups[0]["alpha"] == 0.9 and rmsprop.param_groups[0]["lr"] == 0.01
-    with pytest.raises(ValueError, match="unknown racer 'Lion'"):
-        standard_racers({"Lion": 0.1})
+    with pytest.raises(ValueError, match="unknown racer 'Lion King'"):
+        standard_racers({"Lion King": 0.1})
     with pytest.raises(ValueError, match="learning rate for SGD"):
         standard_racers({"SGD": -1.0})
 
@@ -205,3 +208,52 @@ def test_a_start_far_outside_is_refused_on_every_landscape():
                 race(name, standard_racers(0.01), start=start, steps=1)
         corner = race(name, standard_racers(0.01), start=(high_x, low_y), steps=1)  # the edge is inside
         assert all(trajectory.points[0].tolist() == [high_x, low_y] for trajectory in corner.values())
+
+
+def test_every_racer_races_in_the_order_of_all_racers():
+    rates = {name: 0.01 for name in reversed(ALL_RACERS)}
+    racers = standard_racers(rates)
+    assert list(racers) == list(ALL_RACERS) and set(ALL_RACERS) == set(RACER_NAMES + MORE_RACERS)
+    result = race("bowl", racers, steps=3)
+    assert all(len(trajectory.points) == 4 for trajectory in result.values())
+    assert standard_racers({"adamw": 0.1, "lbfgs": 1.0}).keys() == {"AdamW", "L-BFGS"}  # any letter case
+
+
+def test_lbfgs_gets_its_closure_from_the_race():
+    # One L-BFGS iteration a step with a strong Wolfe line search: on the bowl x² + y² the first
+    # step lands on the minimum (the line search finds the exact step along -g).
+    trajectory = race("bowl", standard_racers({"L-BFGS": 1.0}), steps=5)["L-BFGS"]
+    assert not trajectory.diverged and trajectory.losses[0] == 25.0
+    assert trajectory.final_loss < 1e-12
+    rosenbrock = race("rosenbrock", standard_racers({"L-BFGS": 1.0}), steps=100)["L-BFGS"]
+    assert rosenbrock.final_loss < 1e-8  # measured 1.9e-10 in 100 steps; SGD at 0.001 ends at 5.3
+
+
+@pytest.mark.parametrize("name, make, words", [
+    ("Muon", lambda p: optim.Muon(p, lr=0.1), "never reads lr"),
+    ("LAMB", lambda p: optim.LAMB(p, lr=0.1), "collapse towards 0"),
+    ("LARS", lambda p: optim.LARS(p, lr=0.1), "race Momentum"),
+])
+def test_optimizers_that_cannot_race_say_why_before_any_step(name, make, words):
+    started = []
+
+    def recording(params):
+        started.append(params)
+        return sgd(0.1)(params)
+
+    with pytest.raises(ValueError, match=f"racer 'mine' cannot race: {name}.*{words}"):
+        race("bowl", {"first": recording, "mine": make}, steps=10)
+    assert len(started) == 1 and started[0][0].data == 4.0  # the first racer was built, never stepped
+    with pytest.raises(ValueError, match=f"{name} cannot race: .*{words}"):
+        standard_racers({name.lower(): 0.1})
+    assert name in CANNOT_RACE and "\n" not in CANNOT_RACE[name]
+
+
+def test_a_race_prints_as_a_table_not_as_arrays():
+    result = race("himmelblau", standard_racers(0.005), steps=200)
+    assert isinstance(result, RaceResult) and isinstance(result, dict)
+    text = repr(result)
+    assert text.splitlines()[0] == "race on himmelblau, (x² + y − 11)² + (x + y² − 7)²"
+    assert text.splitlines()[1:] == format_table(result).splitlines() and len(text.splitlines()) == 7
+    one = repr(result["SGD"])
+    assert one.startswith("Trajectory(200 steps, final loss ") and "\n" not in one

@@ -78,11 +78,15 @@ def _race_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--start", type=float, nargs=2, metavar=("X", "Y"),
                         help="start point (default: the landscape's own)")
     parser.add_argument("--lr", nargs="+", action="extend", default=[], metavar="NAME=VALUE",
-                        help="learning rates: VALUE for every racer, NAME=VALUE for one "
-                             "(SGD, Momentum, RMSProp, Adam; default: a rate suggested for the landscape)")
+                        help="learning rates: VALUE for every racer, NAME=VALUE for one; naming another "
+                             "racer adds it (SGD, Momentum, Nesterov, Adagrad, RMSProp, Adam, AdamW, NAdam, "
+                             "RAdam, Lion, L-BFGS, Prodigy, ScheduleFreeSGD, ScheduleFreeAdamW; "
+                             "NAME=suggested for its suggested rate; default: the post's four at a rate "
+                             "suggested for the landscape)")
     parser.add_argument("--clip", type=float, metavar="V", help="clip each gradient component to [-V, V]")
     parser.add_argument("--out", metavar="FILE",
-                        help="write race.png or race.svg (a picture) or race.html (the page)")
+                        help="write race.png or race.svg (a picture), race.gif or race.mp4 (an animation) "
+                             "or race.html (the page, with these settings)")
     parser.add_argument("--serve", action="store_true",
                         help="serve the interactive page on 127.0.0.1 with live races (click to start)")
     parser.add_argument("--port", type=int, default=8000, help="port for --serve (default 8000; 0 picks one)")
@@ -111,7 +115,8 @@ COMMANDS = {
     "demo": ("the tour: a neuron's graph, every optimizer on moons and spirals, the race page",
              _demo_arguments, _demo),
     "graph": ("draw a built-in example's computation graph to SVG", _graph_arguments, _graph),
-    "race": ("race SGD, Momentum, RMSProp and Adam on a loss landscape", _race_arguments, _race),
+    "race": ("race optimizers on a loss landscape: a table, a picture, an animation or the page",
+             _race_arguments, _race),
     "post": ("run the post's experiments and print its numbers beside the real ones", _post_arguments, _post),
 }
 # Old names that still work but are not listed in --help.

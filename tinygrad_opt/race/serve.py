@@ -3,8 +3,9 @@
 Two routes, standard library only:
 
 * `GET /` the page (`tinygrad_opt.race.page.build_page(server=True)`), built once at start;
-* `GET /race?landscape=NAME&lr=LR&x=X&y=Y[&steps=N]` one race of the four racers,
-  computed by `tinygrad_opt.race.race`, as JSON in the page's encoding.
+* `GET /race?landscape=NAME&x=X&y=Y&lr.SGD=LR&lr.Adam=LR...[&steps=N][&clip=V]` one race of
+  the racers named (`lr=LR` alone: every page racer at that rate), computed by
+  `tinygrad_opt.race.race`, as JSON in the page's encoding.
 
 Every request gets an answer, as JSON `{"error": ...}` when it is not the page or a race:
 400 for a bad parameter (the message names it), 403 for a `Host` header that is not this
@@ -106,23 +107,24 @@ def _json(status: int, body: Any) -> tuple[int, str, bytes]:
 
 
 def make_server(
-    port: int = 0, first: str | None = None, landscapes: Sequence[str] | None = None
+    port: int = 0, first: str | None = None, landscapes: Sequence[str] | None = None, **page_options: Any
 ) -> RaceServer:
     """A server on 127.0.0.1:`port` (0 picks a free port: see `server.server_address`), not yet running.
 
-    The page carries every landscape, or those named in `landscapes`. Call
-    `serve_forever()` on it (in a thread for tests) and `shutdown()` + `server_close()` after.
+    The page carries every landscape, or those named in `landscapes`; `page_options` are
+    `build_page`'s (`steps`, `start`, `clip_value`, `rates`). Call `serve_forever()` on it (in
+    a thread for tests) and `shutdown()` + `server_close()` after.
     """
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
         raise ValueError(f"port must be a whole number from 0 to 65535, got {port!r}")
-    options: dict[str, Any] = {"server": True, "first": first, "landscapes": landscapes}
+    options: dict[str, Any] = {"server": True, "first": first, "landscapes": landscapes, **page_options}
     handler = type("PageHandler", (RaceHandler,), {"page": build_page(**options).encode("utf-8")})
     return RaceServer(("127.0.0.1", port), handler)
 
 
-def serve(port: int = 8000, first: str | None = None) -> None:
-    """Serve until Ctrl-C."""
-    server = make_server(port, first=first)
+def serve(port: int = 8000, first: str | None = None, **page_options: Any) -> None:
+    """Serve until Ctrl-C; `page_options` as `make_server`'s."""
+    server = make_server(port, first=first, **page_options)
     host, bound = server.server_address[:2]
     print(f"The optimizer race: http://{host}:{bound}/  (Ctrl-C stops)", flush=True)
     try:
