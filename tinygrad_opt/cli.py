@@ -48,7 +48,12 @@ def _graph_arguments(parser: argparse.ArgumentParser) -> None:
 def _graph(args: argparse.Namespace) -> int:
     import os
 
-    import graphviz
+    try:
+        import graphviz
+    except ImportError:
+        print("tinygrad-opt graph: drawing graphs needs the graphviz Python package, which is missing: "
+              "pip install graphviz (or pip install 'tinygrad-opt[viz]')", file=sys.stderr)
+        return 1
 
     from tinygrad_opt.viz import draw_graph
     from tinygrad_opt.viz.examples import micrograd_expression, neuron
@@ -61,11 +66,53 @@ def _graph(args: argparse.Namespace) -> int:
     try:
         image = draw_graph(root).pipe(format=suffix)
     except graphviz.ExecutableNotFound:
-        print("tinygrad-opt graph: Graphviz's `dot` is missing (`make dot` installs it)", file=sys.stderr)
+        print("tinygrad-opt graph: Graphviz's `dot` program is missing: install it with "
+              "'sudo apt-get install graphviz' (Debian/Ubuntu), 'brew install graphviz' (macOS) "
+              "or `make dot`",
+              file=sys.stderr)
         return 1
     with open(args.out, "wb") as file:
         file.write(image)
     print(f"wrote {args.out}: the {args.example} example, {root.label} = {root.data:.4f}")
+    return 0
+
+
+def _backprop_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", default="backprop.html", help="the page to write (default backprop.html)")
+    parser.add_argument("--expression", metavar="TEXT",
+                        help="an expression such as 'tanh(x*w + b)' (default: micrograd's neuron, "
+                             "tanh(x1*w1 + x2*w2 + b))")
+    parser.add_argument("--let", nargs="+", action="extend", default=[], metavar="NAME=VALUE",
+                        help="the value of each name in --expression, e.g. --let x=2 w=-3 b=6.88")
+
+
+def _backprop(args: argparse.Namespace) -> int:
+    from tinygrad_opt.viz.backprop import backprop_page, expression_graph
+    from tinygrad_opt.viz.examples import neuron
+
+    try:
+        if not args.out.lower().endswith(".html"):
+            raise ValueError(f"--out must end in .html, got {args.out!r}")
+        if args.expression is None:
+            if args.let:
+                raise ValueError("--let gives values to the names of --expression; there is no --expression")
+            root, what = neuron(), "micrograd's neuron, o = tanh(x1*w1 + x2*w2 + b)"
+        else:
+            values = {}
+            for item in args.let:
+                name, _, value = item.partition("=")
+                try:
+                    values[name.strip()] = float(value)
+                except ValueError:
+                    raise ValueError(f"--let takes NAME=NUMBER, got {item!r}") from None
+            root, what = expression_graph(args.expression, values), args.expression
+        page = backprop_page(root)
+    except ValueError as error:
+        print(f"tinygrad-opt backprop: {error}", file=sys.stderr)
+        return 2
+    page.save(args.out)
+    print(f"wrote {args.out}: {what} = {root.data:.4f}, backpropagated in {page.steps} steps "
+          "(open it in a web browser and press Step)")
     return 0
 
 
@@ -115,6 +162,8 @@ COMMANDS = {
     "demo": ("the tour: a neuron's graph, every optimizer on moons and spirals, the race page",
              _demo_arguments, _demo),
     "graph": ("draw a built-in example's computation graph to SVG", _graph_arguments, _graph),
+    "backprop": ("a page that backpropagates through a small graph one node per click",
+                 _backprop_arguments, _backprop),
     "race": ("race optimizers on a loss landscape: a table, a picture, an animation or the page",
              _race_arguments, _race),
     "post": ("run the post's experiments and print its numbers beside the real ones", _post_arguments, _post),

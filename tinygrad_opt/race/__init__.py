@@ -170,11 +170,7 @@ class RaceResult(dict):
             from tinygrad_opt.viz.plots import plot_landscape
         except ImportError:  # no matplotlib: the text is all there is
             return None
-        import io
-
-        buffer = io.BytesIO()
-        plot_landscape(self.landscape, self).savefig(buffer, format="png", dpi=90)
-        return buffer.getvalue()
+        return plot_landscape(self.landscape, self)._repr_png_()
 
 
 def race(

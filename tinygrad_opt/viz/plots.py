@@ -4,7 +4,7 @@ Every function returns a matplotlib `Figure` and, given `path=`, also writes it 
 (PNG, SVG or PDF, chosen by the file's suffix). The figures are made without pyplot,
 on matplotlib's headless Agg canvas: they never open a window, never change the
 backend you chose, and are freed like any object. In Jupyter a returned figure shows
-inline (after `%matplotlib inline`). To draw into a figure of your own, for example
+inline as a picture, in a fresh kernel too (`viz.display`). To draw into a figure of your own, for example
 next to other plots or to `plt.show()` it, pass `ax=` one of its axes: the function
 draws there and returns that axes' figure.
 
@@ -322,7 +322,9 @@ def _figure_and_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Fig
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=figsize, layout="constrained")
+    from tinygrad_opt.viz.display import shown_in_jupyter
+
+    fig = shown_in_jupyter(Figure(figsize=figsize, layout="constrained"))  # a picture in Jupyter
     FigureCanvasAgg(fig)
     return fig, fig.add_subplot()
 
