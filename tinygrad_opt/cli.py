@@ -29,8 +29,41 @@ def _demo(args: argparse.Namespace) -> int:
         message = f"--steps must be from 1 to {MAX_STEPS:,}, got {args.steps:,}"
         print(f"tinygrad-opt demo: {message}", file=sys.stderr)
         return 2
-    run_tour(args.out, steps=args.steps, quick=args.quick, page=not args.no_page)
+    try:
+        run_tour(args.out, steps=args.steps, quick=args.quick, page=not args.no_page)
+    except Exception as error:
+        missing = missing_piece(error)
+        if missing is None:
+            raise
+        print(f"tinygrad-opt demo: {missing}", file=sys.stderr)
+        return 1
     return 0
+
+
+# What each optional piece is called, and how to install it.
+INSTALL = {
+    "matplotlib": "plots need matplotlib, which is missing: pip install matplotlib "
+                  "(or pip install 'tinygrad-opt[viz]')",
+    "graphviz": "drawing graphs needs the graphviz Python package, which is missing: pip install graphviz "
+                "(or pip install 'tinygrad-opt[viz]')",
+    "PIL": "animated GIFs need Pillow, which is missing: pip install pillow",
+    "dot": "Graphviz's `dot` program is missing: install it with 'sudo apt-get install graphviz' "
+           "(Debian/Ubuntu), 'brew install graphviz' (macOS) or `make dot`",
+}
+
+
+def missing_piece(error: BaseException) -> str | None:
+    """One line naming the optional piece whose absence raised `error`, and how to install it;
+    None when `error` is not about a missing piece."""
+    if type(error).__name__ == "ExecutableNotFound":  # graphviz's error for a missing `dot`
+        return INSTALL["dot"]
+    if isinstance(error, ImportError):
+        name = (error.name or "").split(".")[0]
+        if name in INSTALL:
+            return INSTALL[name]
+        if "graphviz" in str(error):  # tinygrad_opt.viz.graph's own ImportError
+            return INSTALL["graphviz"]
+    return None
 
 
 def _graph_arguments(parser: argparse.ArgumentParser) -> None:
@@ -49,13 +82,10 @@ def _graph(args: argparse.Namespace) -> int:
     import os
 
     try:
-        import graphviz
-    except ImportError:
-        print("tinygrad-opt graph: drawing graphs needs the graphviz Python package, which is missing: "
-              "pip install graphviz (or pip install 'tinygrad-opt[viz]')", file=sys.stderr)
+        from tinygrad_opt.viz import draw_graph
+    except ImportError as error:
+        print(f"tinygrad-opt graph: {missing_piece(error) or error}", file=sys.stderr)
         return 1
-
-    from tinygrad_opt.viz import draw_graph
     from tinygrad_opt.viz.examples import micrograd_expression, neuron
 
     suffix = os.path.splitext(args.out)[1].lstrip(".").lower()
@@ -65,11 +95,10 @@ def _graph(args: argparse.Namespace) -> int:
     root = neuron() if args.example == "neuron" else micrograd_expression()
     try:
         image = draw_graph(root).pipe(format=suffix)
-    except graphviz.ExecutableNotFound:
-        print("tinygrad-opt graph: Graphviz's `dot` program is missing: install it with "
-              "'sudo apt-get install graphviz' (Debian/Ubuntu), 'brew install graphviz' (macOS) "
-              "or `make dot`",
-              file=sys.stderr)
+    except Exception as error:
+        if missing_piece(error) is None:
+            raise
+        print(f"tinygrad-opt graph: {missing_piece(error)}", file=sys.stderr)
         return 1
     with open(args.out, "wb") as file:
         file.write(image)

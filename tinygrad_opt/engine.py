@@ -75,7 +75,12 @@ class Value:
     """
 
     __slots__ = ("_data", "grad", "label", "_prev", "_op", "_rule", "_ctx", "__weakref__")
-    __array_ufunc__ = None  # `ndarray + Value` defers to Value.__radd__ instead of looping
+
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """NumPy's hook for a ufunc given a Value: arithmetic (`ndarray + Value`) is the Value's own
+        operator; any other ufunc (`np.cos(v)`) would compute past the graph, so it is refused with
+        the Value method to use instead (`v.cos()`)."""
+        return _numpy_ufunc(ufunc, method, inputs, kwargs)
 
     def __init__(self, data: Any, _children: Sequence[Value] = (), _op: str = "", label: str = "") -> None:
         self._data = data if type(data) is float else _as_data(data)
@@ -557,6 +562,37 @@ class Value:
 
 
 # ------------------------------------------------------------ walking the graph
+# NumPy's arithmetic ufuncs and the Value operators they stand for: (forward, reflected).
+_UFUNC_OPERATORS = {
+    "add": ("__add__", "__radd__"), "subtract": ("__sub__", "__rsub__"), "multiply": ("__mul__", "__rmul__"),
+    "divide": ("__truediv__", "__rtruediv__"), "true_divide": ("__truediv__", "__rtruediv__"),
+    "matmul": ("__matmul__", "__rmatmul__"), "power": ("__pow__", None),
+}
+_UFUNC_METHODS = {"absolute": "abs"}  # ufunc -> Value method, where their names differ
+
+
+def _numpy_ufunc(ufunc: Any, method: str, inputs: tuple, kwargs: dict) -> Any:
+    """`ndarray + Value` as `Value.__radd__`; a helpful TypeError for a ufunc Values do not take."""
+    name = ufunc.__name__
+    if method == "__call__" and not kwargs and len(inputs) == 2 and name in _UFUNC_OPERATORS:
+        forward, reflected = _UFUNC_OPERATORS[name]
+        a, b = inputs
+        if isinstance(a, Value):
+            return getattr(a, forward)(b)
+        if reflected is not None:
+            return getattr(b, reflected)(a)
+    if name in ("equal", "not_equal") and len(inputs) == 2:  # `ndarray == Value`: identity, as for any object
+        return (inputs[0] is inputs[1]) == (name == "equal")
+    if name == "negative":
+        hint = "write -value"
+    elif name in _UFUNC_METHODS or hasattr(Value, name):
+        hint = f"write value.{_UFUNC_METHODS.get(name, name)}()"
+    else:
+        hint = "write it with Value operations"
+    raise TypeError(f"np.{name} cannot follow a Value through its graph, so backward() could not reach "
+                    f"past it: {hint}; or apply np.{name} to value.data, a plain array without gradient")
+
+
 def topological_order(root: Value) -> list[Value]:
     """Every node `root` depends on, `root` included, each once, each after all of its inputs.
 

@@ -2,7 +2,10 @@
 
 Every generator returns `(X, y)`: `X` a float64 array of shape (n_samples, n_features) and `y`
 an int64 array of class labels 0, 1, ... (for micrograd's hinge loss use `2 * y - 1`).
-`seed` is an int (the same int gives the same data), a `numpy.random.Generator` or None.
+`seed` is an int (the same int gives the same data), a `numpy.random.Generator` or None (fresh
+randomness). The generators are reproducible by default: their `seed` is `DEFAULT_SEED` (0), so
+`make_moons(100, noise=0.1)` is the same data on every machine and every run; pass another seed
+for another draw. (`batches` and `train_test_split` shuffle afresh unless given a seed.)
 The shapes follow scikit-learn's functions of the same names; the random numbers do not.
 `load_digits` is a real data set, shipped with the package; so is `load_shakespeare`, a text.
 """
@@ -20,9 +23,12 @@ from tinygrad_opt.data.shakespeare import SHAKESPEARE_FILE as SHAKESPEARE_FILE  
 from tinygrad_opt.data.shakespeare import load_shakespeare as load_shakespeare
 from tinygrad_opt.engine import Seed, check_count, rng_from
 
+# The seed of every data generator unless told otherwise: the same data for everyone, every run.
+DEFAULT_SEED = 0
+
 
 def make_moons(
-    n_samples: int = 100, *, noise: float = 0.0, shuffle: bool = True, seed: Seed = None
+    n_samples: int = 100, *, noise: float = 0.0, shuffle: bool = True, seed: Seed = DEFAULT_SEED
 ) -> tuple[np.ndarray, np.ndarray]:
     """Two interleaving half circles: class 0 the upper arc, class 1 the lower one.
 
@@ -45,7 +51,8 @@ def make_moons(
 
 
 def make_circles(
-    n_samples: int = 100, *, noise: float = 0.0, factor: float = 0.8, shuffle: bool = True, seed: Seed = None
+    n_samples: int = 100, *, noise: float = 0.0, factor: float = 0.8, shuffle: bool = True,
+    seed: Seed = DEFAULT_SEED
 ) -> tuple[np.ndarray, np.ndarray]:
     """Two concentric circles: class 0 of radius 1, class 1 of radius `factor` (0 < factor < 1)."""
     check_count(n_samples, "n_samples", 2)
@@ -65,7 +72,8 @@ def make_circles(
 
 
 def make_spirals(
-    n_samples: int = 300, *, n_classes: int = 3, noise: float = 0.2, shuffle: bool = True, seed: Seed = None
+    n_samples: int = 300, *, n_classes: int = 3, noise: float = 0.2, shuffle: bool = True,
+    seed: Seed = DEFAULT_SEED
 ) -> tuple[np.ndarray, np.ndarray]:
     """`n_classes` interleaved spiral arms around the origin (the CS231n spiral data set).
 
@@ -100,7 +108,7 @@ def make_blobs(
     cluster_std: float = 1.0,
     center_box: tuple[float, float] = (-10.0, 10.0),
     shuffle: bool = True,
-    seed: Seed = None,
+    seed: Seed = DEFAULT_SEED,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Gaussian clusters, one class each: `centers` is a count (drawn uniformly in `center_box`)
     or an array of centres (n_centers, n_features). Samples are split as evenly as possible."""

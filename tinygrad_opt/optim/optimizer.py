@@ -135,6 +135,10 @@ class Optimizer:
         self.param_groups: list[dict[str, Any]] = []
         self.state: dict[Value, dict[str, Any]] = {}
         self._batches: list[_ScalarBatch | None] = []  # each group's scalars as arrays
+        if callable(getattr(params, "parameters", None)):  # a model, not its parameters
+            name = type(self).__name__
+            raise TypeError(f"{name} needs the model's parameters, not the model ({type(params).__name__}): "
+                            f"write {name}(model.parameters(), ...)")
         params = list(params)
         if not params:
             raise ValueError("optimizer got an empty parameter list")
@@ -179,6 +183,25 @@ class Optimizer:
     def _validate(self, group: dict[str, Any]) -> None:
         """Check a group's hyperparameters; each optimizer raises ValueError naming a bad one."""
         group["lr"] = check_lr(group["lr"])
+
+    @property
+    def lr(self) -> Any:
+        """The learning rate of every group (a number or a schedule), when they share one.
+
+        `opt.lr = 0.5` sets it in every group (checked like the constructor's lr); to change one
+        group's, write `opt.param_groups[i]["lr"] = ...`.
+        """
+        rates = [group["lr"] for group in self.param_groups]
+        if any(rate is not rates[0] and rate != rates[0] for rate in rates):
+            raise AttributeError(f"the {len(rates)} parameter groups have different learning rates: read "
+                                 "opt.param_groups[i]['lr'] (or opt.lrs, the rates of the next step)")
+        return rates[0]
+
+    @lr.setter
+    def lr(self, value: Any) -> None:
+        rate = check_lr(value)
+        for group in self.param_groups:
+            group["lr"] = rate
 
     @property
     def lrs(self) -> list[float]:

@@ -113,7 +113,7 @@ def _write_picture(out: str, suffix: str, landscape: Any, results: Any) -> int:
         print("tinygrad-opt race: pictures need matplotlib, which is missing: "
               "pip install matplotlib (or pip install 'tinygrad-opt[viz]')", file=sys.stderr)
         return 1
-    if suffix in (".gif", ".mp4"):
+    if suffix in (".gif", ".mp4"):  # MissingPiece: Pillow or ffmpeg, named in one line
         from tinygrad_opt.viz.animate import MissingPiece, animate_race
 
         try:
