@@ -173,14 +173,12 @@ def comparison_table(results: dict[str, dict[str, Run]]) -> str:
 
 
 def _loss_curves(runs: dict[str, Run], path: Path, plot: Callable) -> Path:
-    """Every optimizer's loss curve on one log scale, a colour each, the legend beside."""
-    from matplotlib import colormaps
+    """Every optimizer's loss curve on one log scale, a colour and dash each, the legend beside."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(9, 4.5), layout="constrained")
     ax = fig.subplots()
-    ax.set_prop_cycle(color=colormaps["tab20"].colors[: len(runs)])
-    plot({name: run.losses for name, run in runs.items()}, log_scale=True, ax=ax)
+    plot({name: run.losses for name, run in runs.items()}, log_scale=True, ax=ax)  # a colour and dash each
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=9)
     fig.savefig(path, dpi=90)
     return path

@@ -21,14 +21,15 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from tinygrad_opt.engine import Value, check_count, no_grad
+from tinygrad_opt.viz.style import COLORS, line_style
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 SAVE_SUFFIXES = (".png", ".svg", ".pdf")
-# Bright colours that stand out on viridis (purple-blue-green-yellow).
-PATH_COLORS = ("#ff2a2a", "#ffffff", "#ff9f1c", "#ff5cf0", "#00e5ff", "#111111", "#a0ff3a", "#c2185b")
+# The paths' colours (viz.style: none white or pale); a white halo keeps each visible on viridis's dark end.
+PATH_COLORS = COLORS
 
 
 class Landscape(Protocol):
@@ -70,13 +71,14 @@ def plot_losses(
         raise ValueError("plot_losses needs a non-empty dict name -> sequence of losses")
     curves = {name: _as_vector(losses, f"losses of {name!r}") for name, losses in histories.items()}
     fig, ax = _figure_and_axes(ax, figsize=(6.4, 4.0))
-    for name, losses in curves.items():
+    for i, (name, losses) in enumerate(curves.items()):
         finite = np.isfinite(losses)
         if finite.all():
             label = f"{name}: final {losses[-1]:.4g}"
         else:
             label = f"{name}: not finite from step {int(np.argmin(finite))}"
-        ax.plot(np.arange(len(losses)), np.where(finite, losses, np.nan), label=label, linewidth=1.5)
+        ax.plot(np.arange(len(losses)), np.where(finite, losses, np.nan), label=label, linewidth=1.8,
+                **line_style(i))  # 13 colours, 4 dashes: no two of 52 curves alike
     if log_scale is None:
         finite_values = np.concatenate([c[np.isfinite(c)] for c in curves.values()])
         log_scale = bool(
@@ -86,6 +88,8 @@ def plot_losses(
         ax.set_yscale("log")
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
+    if not ax.get_title():
+        ax.set_title("loss per step")
     ax.grid(alpha=0.3)
     ax.legend()
     return _save(fig, path)
@@ -153,6 +157,8 @@ def plot_decision_boundary(
     ax.scatter(X[:, 0], X[:, 1], c=[colors[i] for i in y_index], s=24, edgecolors="black", linewidths=0.5)
     ax.set_xlim(xx.min(), xx.max())
     ax.set_ylim(yy.min(), yy.max())
+    ax.set_xlabel("x1")
+    ax.set_ylabel("x2")
     ax.set_title(f"accuracy {accuracy:.1%} on {len(X)} points")
     return _save(fig, path)
 
@@ -259,6 +265,7 @@ def plot_landscape(
     contour_levels = np.geomspace(bottom, top if top > bottom else bottom * 10, levels)
 
     from matplotlib.colors import LogNorm
+    from matplotlib.patheffects import withStroke
     from matplotlib.ticker import LogLocator
 
     fig, ax = _figure_and_axes(ax, figsize=(6.4, 5.2))
@@ -267,7 +274,8 @@ def plot_landscape(
     for i, (name, (points, losses, diverged)) in enumerate(paths.items()):
         colour = PATH_COLORS[i % len(PATH_COLORS)]
         final = "diverged" if diverged or not np.isfinite(losses[-1]) else f"final loss {losses[-1]:.4g}"
-        ax.plot(points[:, 0], points[:, 1], color=colour, linewidth=1.6, label=f"{name}: {final}")
+        ax.plot(points[:, 0], points[:, 1], color=colour, linewidth=1.8, label=f"{name}: {final}",
+                path_effects=[withStroke(linewidth=3.4, foreground="white", alpha=0.6)])
         ax.plot(*points[0], marker="o", markersize=7, color=colour, markeredgecolor="black")
     for k, (mx, my) in enumerate(landscape.minima):
         ax.plot(mx, my, marker="*", markersize=16, color="gold", markeredgecolor="black",
