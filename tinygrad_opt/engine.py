@@ -567,6 +567,8 @@ _UFUNC_OPERATORS = {
     "add": ("__add__", "__radd__"), "subtract": ("__sub__", "__rsub__"), "multiply": ("__mul__", "__rmul__"),
     "divide": ("__truediv__", "__rtruediv__"), "true_divide": ("__truediv__", "__rtruediv__"),
     "matmul": ("__matmul__", "__rmatmul__"), "power": ("__pow__", None),
+    "less": ("__lt__", "__gt__"), "less_equal": ("__le__", "__ge__"),  # `ndarray < v` is `v > ndarray`
+    "greater": ("__gt__", "__lt__"), "greater_equal": ("__ge__", "__le__"),
 }
 _UFUNC_METHODS = {"absolute": "abs"}  # ufunc -> Value method, where their names differ
 

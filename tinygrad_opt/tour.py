@@ -4,8 +4,8 @@
 2. Training: the same small MLP on two moons and on three spirals with every optimizer,
    each from the same initial weights on the same data for the same number of steps; a
    comparison table, loss curves and decision boundaries (PNG).
-3. The race: the interactive page where SGD, Momentum, RMSProp, Adam and schedule-free SGD
-   run to the star (race.html).
+3. The race: the interactive page where fourteen optimizers, each with its own learning
+   rate, run to the star (race.html).
 """
 
 from __future__ import annotations
@@ -142,7 +142,7 @@ def run_tour(
     print(comparison_table(results))
 
     if page:
-        print("\n4. The race: SGD, Momentum, RMSProp, Adam and schedule-free SGD on eight landscapes")
+        print("\n4. The race: fourteen optimizers, each at its own learning rate, on eight landscapes")
         written["race page"] = write_page(out / "race.html", first="beale_like")
 
     print("\nWrote:")
