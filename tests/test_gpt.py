@@ -32,6 +32,11 @@ def test_names_and_shapes_are_nanogpts():
     # lm_head shares the token embedding: one parameter, listed once
     assert model.lm_head.weight is model.transformer.wte.weight
     assert "lm_head.weight" not in dict(model.named_parameters())
+    state = model.state_dict()  # ... and saved under both names, as nanoGPT's checkpoints have it
+    np.testing.assert_array_equal(state["lm_head.weight"], state["transformer.wte.weight"])
+    state["lm_head.weight"] = state["lm_head.weight"] + 1
+    with pytest.raises(ValueError, match="'transformer.wte.weight' and 'lm_head.weight' differ"):
+        model.load_state_dict(state)
 
 
 def test_logits_loss_and_every_gradient_equal_nanogpts():

@@ -143,24 +143,6 @@ class GPT(Module):
             raise ValueError(f"GPT got {ids.shape[1]} positions, more than its block_size {self.block_size}")
         return self.lm_head(self.transformer(ids))  # (B, T, V)
 
-    def state_dict(self) -> dict[str, np.ndarray]:
-        """nanoGPT's state dict: the tied weight appears twice, as `transformer.wte.weight` and
-        `lm_head.weight`, as in PyTorch checkpoints."""
-        state = super().state_dict()
-        state["lm_head.weight"] = state["transformer.wte.weight"].copy()
-        return state
-
-    def load_state_dict(self, state: Any) -> None:
-        """Load a state dict with or without `lm_head.weight` (if present it must equal the
-        token embedding it is tied to)."""
-        state = dict(state)
-        head = state.pop("lm_head.weight", None)
-        if head is not None and "transformer.wte.weight" in state:
-            head, wte = np.asarray(head), np.asarray(state["transformer.wte.weight"])
-            if head.shape != wte.shape or not np.array_equal(head, wte):
-                raise ValueError("lm_head.weight differs from transformer.wte.weight, but the two are tied")
-        super().load_state_dict(state)
-
     def generate(self, ids: Any, max_new_tokens: int, temperature: float = 1.0, top_k: int | None = None,
                  seed: init.Seed = None) -> np.ndarray:
         """Extend each row of `ids` (B, T) by `max_new_tokens` sampled tokens; returns (B, T + new).
