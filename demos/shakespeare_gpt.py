@@ -71,9 +71,9 @@ def main() -> None:
     parser.add_argument("--iters", type=int, help=f"training iterations (default {MAX_ITERS})")
     parser.add_argument("--out", default="out", help="folder for the checkpoint (default out)")
     args = parser.parse_args()
-    settings = dict(n_layer=N_LAYER, n_head=N_HEAD, n_embd=N_EMBD, block_size=BLOCK_SIZE, batch_size=BATCH_SIZE,
-                    max_iters=MAX_ITERS, eval_interval=EVAL_INTERVAL, eval_iters=EVAL_ITERS,
-                    sample_length=SAMPLE_LENGTH)
+    settings = dict(n_layer=N_LAYER, n_head=N_HEAD, n_embd=N_EMBD, block_size=BLOCK_SIZE,
+                    batch_size=BATCH_SIZE, max_iters=MAX_ITERS, eval_interval=EVAL_INTERVAL,
+                    eval_iters=EVAL_ITERS, sample_length=SAMPLE_LENGTH)
     if args.quick:
         settings.update(QUICK)
     if args.iters is not None:
