@@ -5,6 +5,6 @@ tinygrad_opt needs them. matplotlib is imported only when a plot is made.
 """
 
 from tinygrad_opt.viz.graph import draw_graph
-from tinygrad_opt.viz.plots import plot_decision_boundary, plot_landscape, plot_losses
+from tinygrad_opt.viz.plots import plot_attention, plot_decision_boundary, plot_landscape, plot_losses
 
-__all__ = ["draw_graph", "plot_decision_boundary", "plot_landscape", "plot_losses"]
+__all__ = ["draw_graph", "plot_attention", "plot_decision_boundary", "plot_landscape", "plot_losses"]
