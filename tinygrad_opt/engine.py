@@ -399,7 +399,11 @@ class Value:
         x._accumulate(np.broadcast_to(_restore_axes(grad, *out._ctx) / count, x.shape))
 
     def max(self, axis: Axis = None, keepdims: bool = False) -> Value:
-        """The largest element(s); where several tie, they share the gradient equally."""
+        """The largest element(s); where several tie, they share the gradient equally.
+
+        Equal shares is what PyTorch's `amax` and full `max()` do (`torch.max(x, dim)`, which
+        also returns indices, gives it all to one of them instead).
+        """
         if self.size == 0:
             raise ValueError("max of an empty Value")
         if axis is not None and self.ndim == 0:
@@ -517,8 +521,8 @@ class Value:
     def min(self, axis: Axis = None, keepdims: bool = False) -> Value:
         """The smallest element(s); where several tie, they share the gradient equally.
 
-        As `max`: equal shares is what PyTorch's `amin` and full `min()` do (`torch.min(x, dim)`,
-        which also returns indices, gives it all to one of them instead).
+        Equal shares is what PyTorch's `amin` and full `min()` do (`torch.min(x, dim)`, which
+        also returns indices, gives it all to one of them instead).
         """
         if self.size == 0:
             raise ValueError("min of an empty Value")
