@@ -102,8 +102,8 @@ def main() -> None:
         return x, y
 
     def loss_on(x: np.ndarray, y: np.ndarray) -> nn.Module:
-        logits = model(x)  # (B, T, V)
-        return nn.cross_entropy(logits.reshape(-1, tokenizer.vocab_size), y.reshape(-1))
+        logits = model(x)  # (B, T, V), with targets y of shape (B, T)
+        return nn.cross_entropy(logits, y)
 
     def estimate_loss() -> dict[str, float]:
         """The mean loss over eval_iters batches of each split, in eval mode, without a graph."""
