@@ -66,6 +66,7 @@ bench: $(VENV)/.installed
 	$(PY) benchmarks/bench_optim.py
 	$(PY) benchmarks/bench_race.py
 	$(PY) benchmarks/bench_viz.py
+	$(PY) benchmarks/bench_gpt.py
 
 # The pictures docs/ shows, made from the code as it is.
 pictures: $(VENV)/.installed dot
@@ -74,6 +75,9 @@ pictures: $(VENV)/.installed dot
 	$(PY) demos/warmup.py --out docs/img
 	$(PY) -m tinygrad_opt race --landscape himmelblau --lr SGD=0.01 Momentum=0.004 RMSProp=0.05 Adam=0.1 \
 	  --out docs/img/race_himmelblau.png
+	# docs/transformer.md draws its attention heads itself: run the page, keep its picture
+	$(PY) -m pytest -q tests/test_docs.py -k "every_code_block_runs and transformer" --basetemp=out/docs_pictures
+	cp out/docs_pictures/*current/attention.png docs/img/attention.png
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache .hypothesis

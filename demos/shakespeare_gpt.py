@@ -50,17 +50,17 @@ TEMPERATURES = (0.5, 1.0, 1.5)
 SAMPLE_LENGTH = 300
 SEED = 1337
 DTYPE = np.float32
-QUICK = dict(n_layer=1, n_head=2, n_embd=32, block_size=16, batch_size=4, max_iters=30, eval_interval=15,
-             eval_iters=2, sample_length=60)
+QUICK = dict(n_layer=1, n_head=2, n_embd=32, block_size=32, batch_size=16, max_iters=200, warmup_iters=20,
+             eval_interval=100, eval_iters=8, sample_length=60)  # a tiny model: seconds, for the tests
 
 
-def get_lr(it: int, max_iters: int) -> float:
+def get_lr(it: int, max_iters: int, warmup_iters: int = WARMUP_ITERS) -> float:
     """nanoGPT's schedule: 1) linear warmup, 2) cosine decay to MIN_LR, 3) MIN_LR after the end."""
-    if it < WARMUP_ITERS:  # 1) from LEARNING_RATE / WARMUP_ITERS up to LEARNING_RATE
-        return LEARNING_RATE * (it + 1) / (WARMUP_ITERS + 1)
+    if it < warmup_iters:  # 1) from LEARNING_RATE / (warmup_iters + 1) up to LEARNING_RATE
+        return LEARNING_RATE * (it + 1) / (warmup_iters + 1)
     if it > max_iters:  # 3)
         return MIN_LR
-    progress = (it - WARMUP_ITERS) / (max_iters - WARMUP_ITERS)  # 2) from 0 to 1
+    progress = (it - warmup_iters) / (max_iters - warmup_iters)  # 2) from 0 to 1
     coefficient = 0.5 * (1.0 + math.cos(math.pi * progress))  # from 1 to 0
     return MIN_LR + coefficient * (LEARNING_RATE - MIN_LR)
 
@@ -72,7 +72,8 @@ def main() -> None:
     parser.add_argument("--out", default="out", help="folder for the checkpoint (default out)")
     args = parser.parse_args()
     settings = dict(n_layer=N_LAYER, n_head=N_HEAD, n_embd=N_EMBD, block_size=BLOCK_SIZE,
-                    batch_size=BATCH_SIZE, max_iters=MAX_ITERS, eval_interval=EVAL_INTERVAL,
+                    batch_size=BATCH_SIZE, max_iters=MAX_ITERS, warmup_iters=WARMUP_ITERS,
+                    eval_interval=EVAL_INTERVAL,
                     eval_iters=EVAL_ITERS, sample_length=SAMPLE_LENGTH)
     if args.quick:
         settings.update(QUICK)
@@ -81,6 +82,7 @@ def main() -> None:
             parser.error(f"--iters must be between 1 and 1000000, got {args.iters}")
         settings["max_iters"] = args.iters
     max_iters, block_size, batch_size = settings["max_iters"], settings["block_size"], settings["batch_size"]
+    warmup_iters = min(settings["warmup_iters"], max_iters - 1)
 
     # 1. tokenize: every character of the corpus is one token
     text = load_shakespeare()
@@ -100,8 +102,8 @@ def main() -> None:
         return x, y
 
     def loss_on(x: np.ndarray, y: np.ndarray) -> nn.Module:
-        logits = model(x)  # (B, T, V)
-        return nn.cross_entropy(logits.reshape(-1, tokenizer.vocab_size), y.reshape(-1))
+        logits = model(x)  # (B, T, V), with targets y of shape (B, T)
+        return nn.cross_entropy(logits, y)
 
     def estimate_loss() -> dict[str, float]:
         """The mean loss over eval_iters batches of each split, in eval mode, without a graph."""
@@ -120,7 +122,7 @@ def main() -> None:
     no_decay = [p for p in model.parameters() if p.ndim < 2]
     optimizer = optim.AdamW([{"params": decay, "weight_decay": WEIGHT_DECAY},
                              {"params": no_decay, "weight_decay": 0.0}],
-                            lr=lambda step: get_lr(step, max_iters), betas=BETAS)
+                            lr=lambda step: get_lr(step, max_iters, warmup_iters), betas=BETAS)
     print(f"model: {model!r}")
 
     # 3. the training loop: loss, backprop, clip, step
@@ -141,7 +143,7 @@ def main() -> None:
         if it % 10 == 0:
             elapsed = time.perf_counter() - start
             left = elapsed / (it + 1) * (max_iters - it - 1)
-            print(f"  iter {it:5d}  loss {loss.item():.4f}  lr {get_lr(it, max_iters):.2e}  "
+            print(f"  iter {it:5d}  loss {loss.item():.4f}  lr {get_lr(it, max_iters, warmup_iters):.2e}  "
                   f"{elapsed / (it + 1) * 1e3:.0f} ms/iter  {left:.0f} s left", flush=True)
     seconds = time.perf_counter() - start
 

@@ -21,7 +21,7 @@ def golden_model() -> nn.GPT:
 
 def loss_of(model: nn.GPT):
     logits = model(GOLDEN["ids"])
-    return nn.cross_entropy(logits.reshape(-1, VOCAB), GOLDEN["targets"].reshape(-1))
+    return nn.cross_entropy(logits, GOLDEN["targets"])
 
 
 def test_names_and_shapes_are_nanogpts():
@@ -32,13 +32,18 @@ def test_names_and_shapes_are_nanogpts():
     # lm_head shares the token embedding: one parameter, listed once
     assert model.lm_head.weight is model.transformer.wte.weight
     assert "lm_head.weight" not in dict(model.named_parameters())
+    state = model.state_dict()  # ... and saved under both names, as nanoGPT's checkpoints have it
+    np.testing.assert_array_equal(state["lm_head.weight"], state["transformer.wte.weight"])
+    state["lm_head.weight"] = state["lm_head.weight"] + 1
+    with pytest.raises(ValueError, match="'transformer.wte.weight' and 'lm_head.weight' differ"):
+        model.load_state_dict(state)
 
 
 def test_logits_loss_and_every_gradient_equal_nanogpts():
     model = golden_model()
     logits = model(GOLDEN["ids"])
     np.testing.assert_allclose(logits.data, GOLDEN["logits"], rtol=1e-12, atol=1e-14)
-    loss = nn.cross_entropy(logits.reshape(-1, VOCAB), GOLDEN["targets"].reshape(-1))
+    loss = nn.cross_entropy(logits, GOLDEN["targets"])
     assert loss.item() == pytest.approx(float(GOLDEN["loss"]), rel=1e-13)
     loss.backward()
     for name, p in model.named_parameters():
@@ -68,7 +73,7 @@ def test_gradients_match_central_differences():
     ids = np.array([[1, 2, 3, 0], [6, 5, 4, 3]])
     targets = np.array([[2, 3, 0, 1], [5, 4, 3, 2]])
     params = model.parameters()  # gradcheck nudges each parameter's data in place
-    assert gradcheck(lambda *_: nn.cross_entropy(model(ids).reshape(-1, 7), targets.reshape(-1)), *params)
+    assert gradcheck(lambda *_: nn.cross_entropy(model(ids), targets), *params)
 
 
 def test_causal_a_later_token_does_not_change_earlier_logits():

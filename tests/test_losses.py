@@ -1,10 +1,13 @@
 """Tests for tinygrad_opt/nn/losses.py: closed forms, reductions, gradients, extreme inputs, errors.
 
 The expected numbers are written from each loss's textbook formula (the one PyTorch documents),
-computed here with NumPy or by hand, never taken from the code under test.
+computed here with NumPy or by hand, never taken from the code under test; the class weights,
+ignored labels and (B, T, C) logits of cross_entropy and nll_loss are also compared with
+PyTorch's numbers (tests/golden/ops.npz, made by tests/golden/make_op_fixtures.py).
 """
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +16,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from tinygrad_opt import Value, gradcheck, nn
+
+GOLDEN = np.load(Path(__file__).parent / "golden" / "ops.npz")
 
 
 def _sigmoid(x):
@@ -258,6 +263,98 @@ def test_labels_may_be_a_value_of_whole_numbers():
     assert nn.cross_entropy(logits, Value([1.0, 0.0])).item() == pytest.approx(math.log(1 + math.exp(-5)))
 
 
+# ------------------------------ class weights, ignored labels, (B, T, C) logits
+W = GOLDEN["class_weight"]
+LABEL_LOSSES = {  # each fixture case, computed here: logits or log-probabilities (2, 4, 5), labels (2, 4)
+    "ce_btc": lambda x, y: nn.cross_entropy(x, y),
+    "ce_btc_none": lambda x, y: nn.cross_entropy(x, y, reduction="none"),
+    "ce_ignore": lambda x, y: nn.cross_entropy(x, y),  # labels -100 are ignored by default
+    "ce_ignore_sum": lambda x, y: nn.cross_entropy(x, y, reduction="sum"),
+    "ce_weight": lambda x, y: nn.cross_entropy(x, y, weight=W),
+    "ce_weight_ignore": lambda x, y: nn.cross_entropy(x, y, weight=W),
+    "ce_weight_smoothing": lambda x, y: nn.cross_entropy(x, y, weight=W, label_smoothing=0.2),
+    "ce_weight_ignore_smoothing": lambda x, y: nn.cross_entropy(x, y, weight=W, label_smoothing=0.2),
+    "ce_weight_ignore_smoothing_sum":
+        lambda x, y: nn.cross_entropy(x, y, weight=W, label_smoothing=0.2, reduction="sum"),
+    "ce_weight_ignore_smoothing_none":
+        lambda x, y: nn.cross_entropy(x, y, weight=W, label_smoothing=0.2, reduction="none"),
+    "ce_ignore_index_2": lambda x, y: nn.cross_entropy(x, y, ignore_index=2, label_smoothing=0.1),
+    "nll_btc": lambda x, y: nn.nll_loss(x, y),
+    "nll_weight_ignore": lambda x, y: nn.nll_loss(x, y, weight=W),
+    "nll_weight_sum": lambda x, y: nn.nll_loss(x, y, weight=W, reduction="sum"),
+}
+
+
+def test_every_label_loss_fixture_is_tested():
+    cases = {k.split(".")[0] for k in GOLDEN.files if k.endswith(".out")}
+    assert {c for c in cases if c.startswith(("ce_", "nll_"))} == set(LABEL_LOSSES)
+
+
+@pytest.mark.parametrize("name", sorted(LABEL_LOSSES))
+def test_label_losses_equal_pytorch(name):
+    x = Value(GOLDEN[f"{name}.x"])
+    loss = LABEL_LOSSES[name](x, GOLDEN[f"{name}.target"])
+    np.testing.assert_allclose(loss.data, GOLDEN[f"{name}.out"], rtol=1e-12, atol=1e-12)
+    loss.backward(GOLDEN[f"{name}.grad_out"])
+    np.testing.assert_allclose(x.grad, GOLDEN[f"{name}.grad_x"], rtol=1e-12, atol=1e-12)
+
+
+def test_cross_entropy_of_b_t_c_logits_is_that_of_the_flattened_rows():
+    rng = np.random.default_rng(5)
+    logits, labels = rng.standard_normal((3, 4, 6)), rng.integers(0, 6, (3, 4))
+    whole = nn.cross_entropy(Value(logits), labels, reduction="none")
+    assert whole.shape == (3, 4)
+    rows = nn.cross_entropy(Value(logits.reshape(12, 6)), labels.reshape(12), reduction="none")
+    np.testing.assert_allclose(whole.data.reshape(-1), rows.data, rtol=1e-15)
+    expected = -_log_softmax(logits)[np.arange(3)[:, None], np.arange(4), labels].mean()
+    assert nn.cross_entropy(Value(logits), labels).item() == pytest.approx(expected, rel=1e-14)
+
+
+def test_weighted_mean_divides_by_the_weights_of_the_labels_kept():
+    log_probs = Value([[-1.0, -2.0, -3.0], [-0.5, -1.5, -2.5], [-4.0, -0.1, -0.2]])
+    loss = nn.nll_loss(log_probs, [2, -100, 0], weight=[1.0, 10.0, 3.0])
+    # (3 * 3.0 + 1 * 4.0) / (3 + 1): the ignored row adds neither loss nor weight
+    assert loss.item() == pytest.approx(13.0 / 4)
+    loss.backward()
+    np.testing.assert_allclose(log_probs.grad, [[0, 0, -0.75], [0, 0, 0], [-0.25, 0, 0]])
+
+
+def test_ignored_labels_get_no_gradient_and_all_ignored_is_nan_as_pytorch():
+    logits = Value(np.random.default_rng(6).standard_normal((3, 4)))
+    loss = nn.cross_entropy(logits, [1, -100, 3], label_smoothing=0.3)
+    loss.backward()
+    assert np.all(logits.grad[1] == 0.0) and np.all(logits.grad[[0, 2]] != 0.0)
+    assert math.isnan(nn.cross_entropy(Value(np.zeros((2, 3))), [-100, -100]).item())  # 0 / 0
+    assert nn.cross_entropy(Value(np.zeros((2, 3))), [-100, -100], reduction="sum").item() == 0.0
+
+
+def test_weighted_smoothed_ignored_cross_entropy_gradcheck():
+    rng = np.random.default_rng(8)
+    logits = Value(rng.standard_normal((2, 3, 4)) * 2)
+    labels = np.array([[0, 3, -1], [2, 2, 1]])
+    weight = np.array([0.5, 1.0, 2.0, 4.0])
+    assert gradcheck(lambda v: nn.cross_entropy(v, labels, weight=weight, ignore_index=-1,
+                                                label_smoothing=0.15), logits)
+    assert gradcheck(lambda v: nn.nll_loss(v.log_softmax(), labels, weight=weight, ignore_index=-1), logits)
+
+
+def test_weight_and_ignore_index_errors():
+    logits = Value(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"weight has shape \(2,\), expected \(3,\)"):
+        nn.cross_entropy(logits, [0, 1], weight=[1.0, 2.0])
+    with pytest.raises(TypeError, match="int ignore_index"):
+        nn.nll_loss(logits, [0, 1], ignore_index=0.5)
+    with pytest.raises(ValueError, match="label -1 is out of range .* or ignore_index=-100"):
+        nn.cross_entropy(logits, [0, -1])
+
+
+def test_float32_stays_float32_with_weights_and_smoothing():
+    logits = Value(np.array([[[0.5, -1.0], [2.0, 0.0]]], dtype=np.float32))
+    loss = nn.cross_entropy(logits, [[0, -100]], weight=[2.0, 1.0], label_smoothing=0.1)
+    loss.backward()
+    assert loss.dtype == np.float32 and logits.grad.dtype == np.float32
+
+
 # ---------------------------------------------------------------------- softmax
 def test_softmax_with_temperature():
     x = Value([0.0, 2 * math.log(2)])
@@ -291,8 +388,10 @@ def test_labels_out_of_range_or_not_integers_are_errors():
         nn.cross_entropy(logits, [0.5, 1.0])
     with pytest.raises(ValueError, match=r"labels have shape \(3,\), expected \(2,\)"):
         nn.cross_entropy(logits, [0, 1, 2])
-    with pytest.raises(ValueError, match=r"\(N, C\) or \(C,\)"):
-        nn.cross_entropy(Value(np.zeros((2, 3, 4))), [0, 1])
+    with pytest.raises(ValueError, match=r"labels have shape \(2,\), expected \(2, 3\)"):
+        nn.cross_entropy(Value(np.zeros((2, 3, 4))), [0, 1])  # (B, T, C) logits need (B, T) labels
+    with pytest.raises(ValueError, match=r"\(C,\), \(N, C\) or \(B, T, C\), got a scalar"):
+        nn.cross_entropy(Value(1.0), 0)
 
 
 def test_bad_arguments_are_errors():

@@ -6,6 +6,7 @@ State dicts and save/load are in tests/test_nn_checkpoints.py, losses in tests/t
 
 import math
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -109,34 +110,21 @@ def test_scalar_mlp_init_order_and_reprs_follow_micrograd():
 
 
 def test_scalar_mlp_matches_micrograd():
-    micrograd_nn = pytest.importorskip("micrograd.nn")
-    micrograd_engine = pytest.importorskip("micrograd.engine")
-    random.seed(1337)
-    theirs = micrograd_nn.MLP(2, [16, 16, 1])
+    """micrograd 0.1.0's own numbers (tests/golden/micrograd.npz, made by make_micrograd_fixtures.py)."""
+    golden = np.load(Path(__file__).parent / "golden" / "micrograd.npz")
     random.seed(1337)
     ours = scalar.MLP(2, [16, 16, 1])
-    assert repr(ours) == repr(theirs)
-    assert [p.data for p in ours.parameters()] == [p.data for p in theirs.parameters()]
-
-    X, labels = make_moons(20, noise=0.1, seed=0)
-    y = 2 * labels - 1
-
-    def loss_of(model, value_type):
-        scores = [model(list(map(value_type, row))) for row in X]
-        losses = [(1 + -float(yi) * score).relu() for yi, score in zip(y, scores, strict=True)]
-        data_loss = sum(losses) * (1.0 / len(losses))
-        return data_loss + 1e-4 * sum(p * p for p in model.parameters()), scores
-
-    loss_theirs, scores_theirs = loss_of(theirs, micrograd_engine.Value)
-    loss_ours, scores_ours = loss_of(ours, Value)
-    assert [s.data for s in scores_ours] == pytest.approx([s.data for s in scores_theirs], rel=1e-12)
-    assert any(s.data != 0 for s in scores_ours)  # a live network, not all-dead ReLUs
-    assert loss_ours.data == pytest.approx(loss_theirs.data, rel=1e-12)
-    loss_theirs.backward()
-    loss_ours.backward()
-    grads_theirs = [p.grad for p in theirs.parameters()]
-    assert [p.grad for p in ours.parameters()] == pytest.approx(grads_theirs, rel=1e-9, abs=1e-15)
-    assert any(g != 0 for g in grads_theirs)
+    assert repr(ours) == str(golden["repr"])
+    assert [p.data for p in ours.parameters()] == golden["params"].tolist()  # the same draws, in order
+    scores = [ours(list(map(Value, row))) for row in golden["X"]]
+    losses = [(1 + -float(yi) * score).relu() for yi, score in zip(golden["y"], scores, strict=True)]
+    loss = sum(losses) * (1.0 / len(losses)) + 1e-4 * sum(p * p for p in ours.parameters())
+    assert [s.data for s in scores] == pytest.approx(golden["scores"].tolist(), rel=1e-12)
+    assert any(s.data != 0 for s in scores)  # a live network, not all-dead ReLUs
+    assert loss.data == pytest.approx(float(golden["loss"]), rel=1e-12)
+    loss.backward()
+    assert [p.grad for p in ours.parameters()] == pytest.approx(golden["grads"].tolist(), rel=1e-9, abs=1e-15)
+    assert np.any(golden["grads"] != 0)
 
 
 def test_scalar_and_batched_mlp_agree_on_the_same_weights():

@@ -381,6 +381,8 @@ class Value:
 
     # ----------------------------------------------------------------- reductions
     def sum(self, axis: Axis = None, keepdims: bool = False) -> Value:
+        if axis is not None and self.ndim == 0:
+            axis = _zero_d_axis(axis, "sum")
         out = np.sum(self._data, axis=axis, keepdims=keepdims)
         return Value._result(out, (self,), "sum", Value._sum_backward, (axis, keepdims))
 
@@ -390,6 +392,8 @@ class Value:
         x._accumulate(np.broadcast_to(_restore_axes(grad, *out._ctx), x.shape))
 
     def mean(self, axis: Axis = None, keepdims: bool = False) -> Value:
+        if axis is not None and self.ndim == 0:
+            axis = _zero_d_axis(axis, "mean")
         out = np.mean(self._data, axis=axis, keepdims=keepdims)
         return Value._result(out, (self,), "mean", Value._mean_backward, (axis, keepdims))
 
@@ -400,9 +404,15 @@ class Value:
         x._accumulate(np.broadcast_to(_restore_axes(grad, *out._ctx) / count, x.shape))
 
     def max(self, axis: Axis = None, keepdims: bool = False) -> Value:
-        """The largest element(s); where several tie, they share the gradient equally."""
+        """The largest element(s); where several tie, they share the gradient equally.
+
+        Equal shares is what PyTorch's `amax` and full `max()` do (`torch.max(x, dim)`, which
+        also returns indices, gives it all to one of them instead).
+        """
         if self.size == 0:
             raise ValueError("max of an empty Value")
+        if axis is not None and self.ndim == 0:
+            axis = _zero_d_axis(axis, "max")
         out = np.max(self._data, axis=axis, keepdims=keepdims)
         return Value._result(out, (self,), "max", Value._max_backward, (axis, keepdims))
 
@@ -486,6 +496,258 @@ class Value:
     def _log_softmax_backward(out: Value, grad: Any) -> None:  # g - softmax * sum(g)
         axis = out._ctx
         out._prev[0]._accumulate(grad - np.exp(out._data) * np.sum(grad, axis=axis, keepdims=True))
+
+    # ------------------------------------------------------------------ clipping
+    def clip(self, lo: float | None = None, hi: float | None = None) -> Value:
+        """x limited to [lo, hi], elementwise, as `np.clip` (PyTorch's `clamp`); None leaves
+        that side open.
+
+        The gradient passes where lo <= x <= hi, bounds included, and is 0 outside, as in
+        PyTorch. (With lo > hi every element becomes hi and gets no gradient, as in both.)
+        For bounds that are Values, with gradients of their own, use `maximum` and `minimum`.
+        """
+        for name, bound in (("lo", lo), ("hi", hi)):
+            is_number = isinstance(bound, (int, float, np.number)) and not isinstance(bound, bool)
+            if bound is not None and not is_number:
+                raise TypeError(f"clip needs {name} to be a number or None, got {bound!r:.40}")
+        lo = -math.inf if lo is None else float(lo)  # Python floats, so float32 stays float32
+        hi = math.inf if hi is None else float(hi)
+        x = self._data
+        out = min(max(x, lo), hi) if type(x) is float else np.minimum(np.maximum(x, lo), hi)
+        return Value._result(out, (self,), "clip", Value._clip_backward, (lo, hi))
+
+    @staticmethod
+    def _clip_backward(out: Value, grad: Any) -> None:  # 1 where lo <= x <= hi, 0 outside
+        x = out._prev[0]
+        lo, hi = out._ctx
+        x._accumulate(grad * ((x._data >= lo) & (x._data <= hi)))
+
+    # ------------------------------------------------------------ more reductions
+    def min(self, axis: Axis = None, keepdims: bool = False) -> Value:
+        """The smallest element(s); where several tie, they share the gradient equally.
+
+        Equal shares is what PyTorch's `amin` and full `min()` do (`torch.min(x, dim)`, which
+        also returns indices, gives it all to one of them instead).
+        """
+        if self.size == 0:
+            raise ValueError("min of an empty Value")
+        if axis is not None and self.ndim == 0:
+            axis = _zero_d_axis(axis, "min")
+        out = np.min(self._data, axis=axis, keepdims=keepdims)
+        return Value._result(out, (self,), "min", Value._min_backward, (axis, keepdims))
+
+    # The rule of max serves min as it is: the elements equal to the result share its gradient.
+    _min_backward = _max_backward
+
+    def var(self, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> Value:
+        """sum((x - mean)^2) / (n - ddof) over `axis`, as `np.var`.
+
+        ddof=0 (NumPy's default) is the population variance; ddof=1 the sample variance,
+        PyTorch's default (`torch.var(x, correction=1)`). n - ddof must be > 0.
+        """
+        axis = self._checked_spread(axis, ddof, "var")
+        out = np.var(self._data, axis=axis, keepdims=keepdims, ddof=ddof)
+        return Value._result(out, (self,), "var", Value._var_backward, (axis, keepdims, ddof))
+
+    @staticmethod
+    def _var_backward(out: Value, grad: Any) -> None:  # d var/dx_i = 2 (x_i - mean) / (n - ddof)
+        x = out._prev[0]
+        axis, keepdims, ddof = out._ctx
+        centered = x._data - np.mean(x._data, axis=axis, keepdims=True)
+        n = x.size // max(np.size(out._data), 1)
+        x._accumulate(_restore_axes(grad, axis, keepdims) * 2 * centered / (n - ddof))
+
+    def std(self, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> Value:
+        """sqrt(var(axis, keepdims, ddof)), the standard deviation, as `np.std`.
+
+        Where the deviation is 0 (all elements equal) its gradient is 0, as in PyTorch (the
+        square root's own derivative would be 1/0 there).
+        """
+        axis = self._checked_spread(axis, ddof, "std")
+        out = np.std(self._data, axis=axis, keepdims=keepdims, ddof=ddof)
+        return Value._result(out, (self,), "std", Value._std_backward, (axis, keepdims, ddof))
+
+    @staticmethod
+    def _std_backward(out: Value, grad: Any) -> None:  # d std/dx_i = (x_i - mean) / ((n - ddof) std)
+        x = out._prev[0]
+        axis, keepdims, ddof = out._ctx
+        centered = x._data - np.mean(x._data, axis=axis, keepdims=True)
+        n = x.size // max(np.size(out._data), 1)
+        std = np.asarray(_restore_axes(out._data, axis, keepdims))
+        g = np.asarray(_restore_axes(grad, axis, keepdims))
+        per_std = np.zeros(np.broadcast_shapes(g.shape, std.shape), g.dtype)
+        np.divide(g, std, out=per_std, where=std > 0)
+        x._accumulate(per_std * centered / (n - ddof))
+
+    def _checked_spread(self, axis: Axis, ddof: Any, op: str) -> Axis:
+        """The axis of var or std, after checking that n - ddof > 0 elements remain."""
+        if isinstance(ddof, bool) or not isinstance(ddof, (int, float, np.integer, np.floating)) or ddof < 0:
+            raise ValueError(f"{op} needs ddof >= 0, got {ddof!r}")
+        if axis is not None and self.ndim == 0:
+            axis = _zero_d_axis(axis, op)
+        axes = range(self.ndim) if axis is None else np.atleast_1d(axis)
+        n = math.prod(self.shape[a] for a in axes)
+        if n - ddof <= 0:
+            raise ValueError(f"{op} with ddof={ddof} needs more than {ddof} elements along axis {axis}, "
+                             f"got {n}")
+        return axis
+
+    def logsumexp(self, axis: Axis = None, keepdims: bool = False) -> Value:
+        """log(sum(exp(x))) over `axis`, computed as m + log(sum(exp(x - m))) with m = max(x).
+
+        No exp overflows, so logits of 1000 (or 1e300) give finite results. Its gradient is
+        softmax(x): exp(x - logsumexp(x)).
+        """
+        if axis is not None and self.ndim == 0:
+            axis = _zero_d_axis(axis, "logsumexp")
+        x = self._data
+        peak = np.max(x, axis=axis, keepdims=True)
+        peak = np.where(np.isfinite(peak), peak, 0)  # all -inf (or an inf): nothing to shift by
+        with np.errstate(divide="ignore"):
+            out = np.log(np.sum(np.exp(x - peak), axis=axis, keepdims=True)) + peak
+        if not keepdims:
+            out = out.reshape(()) if axis is None else np.squeeze(out, axis)
+        return Value._result(out, (self,), "logsumexp", Value._logsumexp_backward, (axis, keepdims))
+
+    @staticmethod
+    def _logsumexp_backward(out: Value, grad: Any) -> None:  # d/dx_i = exp(x_i - logsumexp(x)) = softmax(x)_i
+        x = out._prev[0]
+        axis, keepdims = out._ctx
+        softmax = np.exp(x._data - _restore_axes(out._data, axis, keepdims))
+        x._accumulate(_restore_axes(grad, axis, keepdims) * softmax)
+
+    def cumsum(self, axis: int | None = None) -> Value:
+        """Running sums along `axis`, as `np.cumsum` (axis=None: over the flattened elements)."""
+        if axis is not None and (isinstance(axis, bool) or not isinstance(axis, (int, np.integer))):
+            raise TypeError(f"cumsum takes one int axis or None, got {axis!r}")
+        out = np.cumsum(self._data, axis=axis)
+        return Value._result(out, (self,), "cumsum", Value._cumsum_backward, axis)
+
+    @staticmethod
+    def _cumsum_backward(out: Value, grad: Any) -> None:  # x_i feeds every later sum: reversed running sums
+        x, axis = out._prev[0], out._ctx
+        if axis is None:
+            x._accumulate(np.cumsum(grad[::-1])[::-1].reshape(x.shape))
+        else:
+            x._accumulate(np.flip(np.cumsum(np.flip(grad, axis), axis=axis), axis))
+
+    # ------------------------------------------------------------ more shapes
+    def expand_dims(self, axis: int | tuple[int, ...]) -> Value:
+        """A new axis of length 1 at `axis`, as `np.expand_dims` (PyTorch's `unsqueeze`): a reshape."""
+        return self.reshape(np.expand_dims(self._data, axis).shape)
+
+    def squeeze(self, axis: Axis = None) -> Value:
+        """The axes of length 1 removed (only `axis`, if given), as `np.squeeze`: a reshape.
+
+        As in NumPy (not PyTorch, which leaves it alone), naming an axis longer than 1 is an error.
+        """
+        try:
+            shape = np.squeeze(self._data, axis).shape
+        except ValueError:
+            message = f"squeeze: axis {axis} of a Value of shape {self.shape} is not of length 1"
+            raise ValueError(message) from None
+        return self.reshape(shape)
+
+    def flatten(self) -> Value:
+        """The elements in one axis, in row-major order, as `ndarray.flatten`: a reshape."""
+        return self.reshape(-1)
+
+    def broadcast_to(self, shape: int | tuple[int, ...]) -> Value:
+        """This Value repeated to `shape` by NumPy's broadcasting rules, as `np.broadcast_to`
+        (PyTorch's `expand`). The result is a read-only view: no copy is made."""
+        try:
+            out = np.broadcast_to(self._data, shape)
+        except ValueError:
+            raise ValueError(f"broadcast_to cannot broadcast shape {self.shape} to {shape}") from None
+        return Value._result(out, (self,), "broadcast_to", Value._broadcast_to_backward)
+
+    @staticmethod
+    def _broadcast_to_backward(out: Value, grad: Any) -> None:  # every copy's gradient adds up
+        out._prev[0]._accumulate(grad)  # _accumulate sums a broadcast gradient back to the shape
+
+    def take_along_axis(self, indices: Any, axis: int = -1) -> Value:
+        """Elements picked by an index array along `axis`, as `np.take_along_axis` (PyTorch's
+        `gather`): out[i, j] = x[i, indices[i, j]] for axis=1. An index picked twice gets the
+        sum of both gradients."""
+        if type(self._data) is float:
+            raise TypeError("take_along_axis needs a Value with at least one axis, got a scalar")
+        index = np.asarray(indices.data if isinstance(indices, Value) else indices)
+        if index.dtype.kind == "f" and np.all(index == np.round(index)):
+            index = index.astype(np.int64)  # a Value holds floats: 2.0 is index 2
+        if index.dtype.kind not in "iu":
+            raise TypeError(f"take_along_axis needs integer indices, got {index.dtype}")
+        if index.ndim != self.ndim:
+            raise ValueError(
+                f"take_along_axis needs indices with as many axes as the Value ({self.ndim}), "
+                f"got shape {index.shape}"
+            )
+        _check_axis(axis, self.ndim, "take_along_axis", f"a Value of shape {self.shape}")
+        try:
+            out = np.take_along_axis(self._data, index, axis)
+        except (IndexError, ValueError) as error:
+            raise IndexError(f"take_along_axis: {error} (indices of shape {index.shape}, Value of shape "
+                             f"{self.shape})") from None
+        return Value._result(out, (self,), "take_along_axis", Value._take_along_axis_backward, (index, axis))
+
+    @staticmethod
+    def _take_along_axis_backward(out: Value, grad: Any) -> None:  # scatter back; repeated indices add up
+        x = out._prev[0]
+        index, axis = out._ctx
+        where = list(np.ix_(*[np.arange(n) for n in grad.shape]))  # every position of the output...
+        where[axis] = index  # ...with the picked index along `axis`
+        full = _zeros(x._data)
+        np.add.at(full, tuple(where), grad)
+        x._accumulate(full)
+
+    def pad(self, pad_width: Any, constant: float = 0.0) -> Value:
+        """`constant` added around the edges, as `np.pad(x, pad_width, constant_values=constant)`.
+
+        `pad_width` is NumPy's: an int (that many on both sides of every axis), a pair
+        (before, after) for every axis, or one pair per axis. (PyTorch's `F.pad` lists the
+        last axis first.) The padding is constant, so only the original elements get gradients.
+        """
+        widths = np.asarray(pad_width)
+        if widths.dtype.kind not in "iu":
+            raise TypeError(f"pad needs integer pad widths, got {pad_width!r}")
+        try:
+            widths = np.broadcast_to(widths, (self.ndim, 2))
+        except ValueError:
+            raise ValueError(
+                f"pad needs pad_width as an int, a pair (before, after) or one pair per axis of a "
+                f"Value of shape {self.shape}, got {pad_width!r}"
+            ) from None
+        if np.any(widths < 0):
+            raise ValueError(f"pad needs pad widths >= 0, got {pad_width!r}")
+        out = np.pad(self._data, widths, constant_values=constant)
+        inside = tuple(slice(before, before + n) for (before, _), n in zip(widths, self.shape, strict=True))
+        return Value._result(out, (self,), "pad", Value._pad_backward, inside)
+
+    @staticmethod
+    def _pad_backward(out: Value, grad: Any) -> None:  # the inside gets its gradient, the padding none
+        out._prev[0]._accumulate(grad[out._ctx])
+
+    # ----------------------------------------------------------------- comparisons
+    # `<`, `<=`, `>`, `>=` compare the data and give masks: a bool for scalars, a NumPy bool array
+    # for tensors, with no gradient (a comparison is flat almost everywhere). Use them with `where`.
+    # `==` is not among them: Values compare (and hash) by identity, so they can be dict keys, as
+    # an optimizer's state is keyed by its parameters.
+    def __lt__(self, other: Any) -> Any:
+        return _compare(operator.lt, "<", self, other)
+
+    def __le__(self, other: Any) -> Any:
+        return _compare(operator.le, "<=", self, other)
+
+    def __gt__(self, other: Any) -> Any:
+        return _compare(operator.gt, ">", self, other)
+
+    def __ge__(self, other: Any) -> Any:
+        return _compare(operator.ge, ">=", self, other)
+
+    def __float__(self) -> float:
+        """float(v): the number of a one-element Value, as `float(tensor)` in PyTorch."""
+        if self.size != 1:
+            raise ValueError(f"float() needs a single-element Value, got shape {self.shape}")
+        return float(np.asarray(self._data).reshape(()))
 
     # ---------------------------------------------------------------- backward
     def backward(self, grad: Any = None) -> None:
@@ -689,6 +951,8 @@ def stack(values: Sequence[Any], axis: int = 0) -> Value:
     values = tuple(as_value(v) for v in values)
     if not values:
         raise ValueError("stack needs at least one Value")
+    ndim = values[0].ndim
+    _check_axis(axis, ndim + 1, "stack", f"Values of {ndim} dimensions")  # the new axis may go last
     try:
         out = np.stack([np.asarray(v._data) for v in values], axis=axis)
     except ValueError:
@@ -706,6 +970,10 @@ def concatenate(values: Sequence[Any], axis: int = 0) -> Value:
     values = tuple(as_value(v) for v in values)
     if not values:
         raise ValueError("concatenate needs at least one Value")
+    ndim = values[0].ndim
+    if ndim == 0:
+        raise ValueError("concatenate needs Values of at least one dimension, got a scalar: use stack")
+    _check_axis(axis, ndim, "concatenate", f"Values of {ndim} dimensions")
     try:
         out = np.concatenate([v._data for v in values], axis=axis)
     except ValueError:
@@ -721,7 +989,172 @@ def _concatenate_backward(out: Value, grad: Any) -> None:
         v._accumulate(piece)
 
 
+# ------------------------------------------------------- choosing and combining
+def where(cond: Any, a: Any, b: Any) -> Value:
+    """`a` where `cond` holds, `b` elsewhere, elementwise with broadcasting, as `np.where`.
+
+    `cond` is a boolean mask, such as `x > 0`, and gets no gradient; `a` gets the gradient
+    where `cond` holds and `b` where it does not.
+    """
+    if isinstance(cond, Value):
+        raise TypeError("where needs a boolean mask for cond (x > 0 gives one), got a Value")
+    mask = np.asarray(cond)
+    if mask.dtype != bool:
+        raise TypeError(f"where needs a boolean mask for cond (x > 0 gives one), got dtype {mask.dtype}")
+    a, b = as_value(a), as_value(b)
+    try:
+        out = np.where(mask, a._data, b._data)
+    except ValueError:
+        shapes = f"{mask.shape} (cond), {a.shape} and {b.shape}"
+        raise ValueError(f"where cannot broadcast shapes {shapes}") from None
+    return Value._result(out, (a, b), "where", _where_backward, mask)
+
+
+def _where_backward(out: Value, grad: Any) -> None:  # d/da = 1 where cond holds, d/db = 1 elsewhere
+    a, b = out._prev
+    mask = out._ctx
+    a._accumulate(np.where(mask, grad, 0.0))
+    b._accumulate(np.where(mask, 0.0, grad))
+
+
+def maximum(a: Any, b: Any) -> Value:
+    """The larger of `a` and `b`, elementwise with broadcasting, as `np.maximum`.
+
+    The larger one gets the gradient; where they tie, each gets half of it, as in PyTorch.
+    """
+    a, b = as_value(a), as_value(b)
+    try:
+        out = np.maximum(a._data, b._data)
+    except ValueError:
+        raise _shape_error("maximum", a, b) from None
+    return Value._result(out, (a, b), "maximum", _maximum_backward)
+
+
+def _maximum_backward(out: Value, grad: Any) -> None:  # 1 to the larger, 1/2 to each on a tie
+    a, b = out._prev
+    half_on_ties = 0.5 * grad * (a._data == b._data)
+    a._accumulate(grad * (a._data > b._data) + half_on_ties)
+    b._accumulate(grad * (b._data > a._data) + half_on_ties)
+
+
+def minimum(a: Any, b: Any) -> Value:
+    """The smaller of `a` and `b`, elementwise with broadcasting, as `np.minimum`.
+
+    The smaller one gets the gradient; where they tie, each gets half of it, as in PyTorch.
+    """
+    a, b = as_value(a), as_value(b)
+    try:
+        out = np.minimum(a._data, b._data)
+    except ValueError:
+        raise _shape_error("minimum", a, b) from None
+    return Value._result(out, (a, b), "minimum", _minimum_backward)
+
+
+def _minimum_backward(out: Value, grad: Any) -> None:  # 1 to the smaller, 1/2 to each on a tie
+    a, b = out._prev
+    half_on_ties = 0.5 * grad * (a._data == b._data)
+    a._accumulate(grad * (a._data < b._data) + half_on_ties)
+    b._accumulate(grad * (b._data < a._data) + half_on_ties)
+
+
+def einsum(subscripts: str, *operands: Any) -> Value:
+    """Sums of products over labelled axes, as `np.einsum`: `'ij,jk->ik'` is a matrix product,
+    `'ii->'` a trace, `'bij->bji'` a transpose, `'...ij,...jk'` a batched product.
+
+    The gradient of each operand is an einsum too: the output's gradient times the other
+    operands, summed down to that operand's labels (and put back on the diagonal for a
+    repeated label such as `'ii'`).
+    """
+    values = tuple(as_value(v) for v in operands)
+    inputs, output = _einsum_labels(subscripts, values)
+    try:
+        out = np.einsum(",".join(inputs) + "->" + output, *(v._data for v in values))
+    except ValueError as error:
+        shapes = [v.shape for v in values]
+        raise ValueError(f"einsum {subscripts!r} cannot take shapes {shapes}: {error}") from None
+    return Value._result(out, values, "einsum", _einsum_backward, (inputs, output))
+
+
+def _einsum_backward(out: Value, grad: Any) -> None:
+    inputs, output = out._ctx
+    for k, x in enumerate(out._prev):
+        labels = inputs[k]
+        unique = "".join(dict.fromkeys(labels))  # each label once, in order
+        size = {label: n for label, n in zip(labels, x.shape, strict=True)}
+        # 1. d(out)/d(x) by the chain rule: grad times every other operand, summed to x's labels
+        #    (those the other terms have; a label only x has was summed away in the forward pass)
+        terms = [output] + inputs[:k] + inputs[k + 1:]
+        data = [grad] + [v._data for v in out._prev[:k] + out._prev[k + 1:]]
+        kept = "".join(label for label in unique if any(label in term for term in terms))
+        g = np.einsum(",".join(terms) + "->" + kept, *data)
+        # 2. A label only x has: every element along it got the same gradient. A label x has
+        #    with length 1 where the others are longer: x was broadcast, so add up.
+        g = np.expand_dims(g, tuple(i for i, label in enumerate(unique) if label not in kept))
+        stretched = tuple(i for i, label in enumerate(unique) if size[label] == 1 and g.shape[i] != 1)
+        g = np.sum(g, axis=stretched, keepdims=True) if stretched else g
+        g = np.broadcast_to(g, tuple(size[label] for label in unique))
+        # 3. A repeated label ('ii') read only the diagonal: the gradient goes back there.
+        if len(unique) < len(labels):
+            grid = np.ix_(*[np.arange(size[label]) for label in unique])
+            full = _zeros(x._data)
+            full[tuple(grid[unique.index(label)] for label in labels)] = g
+            g = full
+        x._accumulate(g)
+
+
+def _einsum_labels(subscripts: str, values: tuple[Value, ...]) -> tuple[list[str], str]:
+    """The input labels (one string per operand) and the output labels of an einsum, with
+    every `...` written out as letters and NumPy's implicit output (no `->`) made explicit."""
+    if not isinstance(subscripts, str):
+        raise TypeError(f"einsum needs subscripts as a string such as 'ij,jk->ik', got {subscripts!r:.40}")
+    spec = subscripts.replace(" ", "")
+    left, arrow, right = spec.partition("->")
+    inputs = left.split(",")
+    if len(inputs) != len(values):
+        raise ValueError(f"einsum {subscripts!r} names {len(inputs)} operands, got {len(values)}")
+    if not all(c.isalpha() for c in spec.replace("...", "").replace(",", "").replace("->", "")):
+        raise ValueError(f"einsum subscripts are letters, ',', '->' and '...', got {subscripts!r}")
+    # `...` stands for the leading axes a term does not label, aligned at the right as in broadcasting
+    spare = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" if c not in spec]
+    dots = [v.ndim - len(term.replace("...", "")) if "..." in term else 0
+            for term, v in zip(inputs, values, strict=True)]  # how many axes each `...` stands for
+    broadcast = "".join(spare[: max(dots, default=0)])
+    inputs = [term.replace("...", broadcast[len(broadcast) - n:])
+              for term, n in zip(inputs, dots, strict=True)]
+    if arrow:
+        output = right.replace("...", broadcast)
+    else:  # NumPy's implicit output: the broadcast axes, then every label used once, alphabetically
+        counts = {label: left.count(label) for label in left.replace("...", "").replace(",", "")}
+        output = broadcast + "".join(sorted(label for label, n in counts.items() if n == 1))
+    return inputs, output
+
+
 # ----------------------------------------------------------- internal functions
+def _compare(compare: Callable, symbol: str, a: Value, b: Any) -> Any:
+    """A comparison of data as a mask: a bool for two scalars, else a NumPy bool array."""
+    b = b if isinstance(b, Value) else as_value(b)
+    try:
+        return compare(a._data, b._data)
+    except ValueError:
+        raise _shape_error(symbol, a, b) from None
+
+
+def _check_axis(axis: Any, ndim: int, op: str, what: str) -> None:
+    """An int axis in [-ndim, ndim), else an error naming it and the range."""
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{op} needs an int axis, got {axis!r}")
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{op}: axis {axis} is out of range for {what} (expected {-ndim} to {ndim - 1})")
+
+
+def _zero_d_axis(axis: Axis, op: str) -> None:
+    """On a 0-d Value, axis 0 or -1 names its one element, as in PyTorch: reduce over all (None)."""
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    if not all(a in (0, -1) and not isinstance(a, bool) for a in axes):
+        raise ValueError(f"{op}: axis {axis} is out of range for a 0-d Value (expected 0 or -1)")
+    return None
+
+
 def _as_data(data: Any) -> float | np.ndarray:
     """A Python number becomes a float (a scalar); anything array-like becomes a float array.
 

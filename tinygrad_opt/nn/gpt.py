@@ -46,16 +46,25 @@ class CausalSelfAttention(Module):
 
     def forward(self, x: Value) -> Value:
         B, T, C = x.shape
+        weights, v = self.attend(x)
+        y = self.attn_dropout(weights) @ v  # (B, nh, T, hs): a weighted average of the values
+        y = y.transpose(0, 2, 1, 3).reshape(B, T, C)  # the heads side by side again
+        return self.resid_dropout(self.c_proj(y))
+
+    def attend(self, x: Value) -> tuple[Value, Value]:
+        """The attention weights (B, nh, T, T) and the values (B, nh, T, hs) they average.
+
+        Row t of a head's weights says how much position t takes from each position 0 .. t;
+        it sums to 1, and every weight above the diagonal is 0.
+        """
+        B, T, C = x.shape
         nh, hs = self.n_head, C // self.n_head
         qkv = self.c_attn(x)  # (B, T, 3C)
         # split into q, k, v and move the head axis forward: (B, T, C) -> (B, nh, T, hs)
         q, k, v = (qkv[:, :, i * C:(i + 1) * C].reshape(B, T, nh, hs).transpose(0, 2, 1, 3) for i in range(3))
         scores = (q @ k.transpose(0, 1, 3, 2)) * (1.0 / math.sqrt(hs))  # (B, nh, T, T)
         scores = scores + self._mask[:T, :T].astype(x.dtype)  # causal: no peeking at later positions
-        weights = self.attn_dropout(scores.softmax(axis=-1))  # each row sums to 1
-        y = weights @ v  # (B, nh, T, hs): a weighted average of the values
-        y = y.transpose(0, 2, 1, 3).reshape(B, T, C)  # the heads side by side again
-        return self.resid_dropout(self.c_proj(y))
+        return scores.softmax(axis=-1), v  # each row sums to 1
 
 
 class MLP(Module):
@@ -100,11 +109,15 @@ class Transformer(Module):
         self.ln_f = LayerNorm(n_embd, bias=bias)
 
     def forward(self, ids: np.ndarray) -> Value:
-        T = ids.shape[1]
-        x = self.drop(self.wte(ids) + self.wpe(np.arange(T)))  # (B, T, C) + (T, C)
+        x = self.embed(ids)
         for block in self.h:
             x = block(x)
         return self.ln_f(x)
+
+    def embed(self, ids: np.ndarray) -> Value:
+        """What the first block reads: each token's embedding plus its position's, (B, T, C)."""
+        T = ids.shape[1]
+        return self.drop(self.wte(ids) + self.wpe(np.arange(T)))  # (B, T, C) + (T, C)
 
 
 class GPT(Module):
@@ -136,30 +149,37 @@ class GPT(Module):
                 p.data[...] = init.normal(p.shape, std=0.02, seed=rng)
 
     def forward(self, ids: Any) -> Value:
+        return self.lm_head(self.transformer(self._check_ids(ids)))  # (B, T, V)
+
+    def attention_weights(self, ids: Any) -> np.ndarray:
+        """What every head looks at: for ids (B, T), an array (n_layer, B, n_head, T, T).
+
+        `[layer, b, head, t]` holds the weights position t gives to positions 0 .. t of row b
+        (they sum to 1; above the diagonal they are 0). Runs in eval mode without recording a
+        graph, as `generate`; the model's mode is restored afterwards.
+        """
+        ids = self._check_ids(ids)
+        was_training = self.training
+        self.eval()
+        try:
+            with no_grad():
+                x = self.transformer.embed(ids)
+                patterns = []
+                for block in self.transformer.h:
+                    weights, _ = block.attn.attend(block.ln_1(x))  # what block(x) computes inside
+                    patterns.append(weights.data)
+                    x = block(x)
+        finally:
+            self.train(was_training)
+        return np.stack(patterns)
+
+    def _check_ids(self, ids: Any) -> np.ndarray:
         ids = np.asarray(ids)
         if ids.ndim != 2 or ids.dtype.kind not in "iu":
             raise ValueError(f"GPT needs an int array of shape (B, T), got {ids.dtype} of shape {ids.shape}")
         if ids.shape[1] > self.block_size:
             raise ValueError(f"GPT got {ids.shape[1]} positions, more than its block_size {self.block_size}")
-        return self.lm_head(self.transformer(ids))  # (B, T, V)
-
-    def state_dict(self) -> dict[str, np.ndarray]:
-        """nanoGPT's state dict: the tied weight appears twice, as `transformer.wte.weight` and
-        `lm_head.weight`, as in PyTorch checkpoints."""
-        state = super().state_dict()
-        state["lm_head.weight"] = state["transformer.wte.weight"].copy()
-        return state
-
-    def load_state_dict(self, state: Any) -> None:
-        """Load a state dict with or without `lm_head.weight` (if present it must equal the
-        token embedding it is tied to)."""
-        state = dict(state)
-        head = state.pop("lm_head.weight", None)
-        if head is not None and "transformer.wte.weight" in state:
-            head, wte = np.asarray(head), np.asarray(state["transformer.wte.weight"])
-            if head.shape != wte.shape or not np.array_equal(head, wte):
-                raise ValueError("lm_head.weight differs from transformer.wte.weight, but the two are tied")
-        super().load_state_dict(state)
+        return ids
 
     def generate(self, ids: Any, max_new_tokens: int, temperature: float = 1.0, top_k: int | None = None,
                  seed: init.Seed = None) -> np.ndarray:

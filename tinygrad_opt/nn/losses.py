@@ -9,8 +9,8 @@ one); targets may be Values, arrays, lists or numbers. Prediction and target sha
 exactly: no silent broadcasting of a (N, 1) output against (N,) targets.
 
 Options after the target are keyword-only: PyTorch's third positional argument is a class
-`weight`, which is not implemented here (nor `ignore_index`), so `loss(x, y, something)` is an
-error rather than a different meaning.
+`weight`, which here is written `weight=`, so `loss(x, y, something)` is an error rather than
+a guess at a meaning.
 
 Most losses are compositions of engine ops, so autograd finds their gradients (and a target
 that is a Value gets one too). `binary_cross_entropy` is its own op, to clamp its logarithms
@@ -132,32 +132,89 @@ def hinge_loss(input: Any, target: Any, *, reduction: str = "mean") -> Value:
 
 
 # ---------------------------------------------------------- multi-class: labels
-def cross_entropy(input: Any, target: Any, *, reduction: str = "mean", label_smoothing: float = 0.0) -> Value:
-    """-log softmax(x)[label]: logits (N, C) with integer labels (N,), or logits (C,) with one label.
+def cross_entropy(
+    input: Any,
+    target: Any,
+    *,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+    weight: Any = None,
+    ignore_index: int = -100,
+) -> Value:
+    """-log softmax(x)[label], the loss for choosing one of C classes, from logits x.
 
-    The loss for choosing one of C classes. Computed through a stable `log_softmax`, so huge
-    logits do not overflow. With label smoothing eps the target puts 1 - eps on the label and
-    eps spread evenly over all C classes: loss = (1 - eps) * nll + eps * mean_c(-log p_c).
+    Shapes: logits (N, C) with integer labels (N,); (B, T, C) with labels (B, T), as a language
+    model gives them (any number of leading axes); or (C,) with one label. The classes are on
+    the last axis. (PyTorch puts them on axis 1 when there are more than two axes: the same
+    numbers come from `F.cross_entropy(x.reshape(-1, C), y.reshape(-1))`.) Computed through a
+    stable `log_softmax`, so huge logits do not overflow.
+
+    As in PyTorch: `weight` (C,) scales the loss of each class, a label equal to `ignore_index`
+    counts for nothing, and the mean is the weighted mean sum_i w[y_i] loss_i / sum_i w[y_i] over
+    the labels not ignored (nan when all are ignored). With label smoothing eps the target puts
+    1 - eps on the label and eps spread evenly over the C classes:
+
+        loss_i = (1 - eps) w[y_i] (-log p_i[y_i]) + (eps / C) sum_c w[c] (-log p_i[c])
+
+    and the mean divides both parts by sum_i w[y_i] (w = 1 without `weight`).
     """
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing!r}")
     logits = _check_reduction_and_lift(input, reduction)
+    if logits.ndim == 0:
+        raise ValueError("cross_entropy needs logits of shape (C,), (N, C) or (B, T, C), got a scalar")
     log_probs = logits.log_softmax(axis=-1)
-    nll = _pick(log_probs, target, "cross_entropy")
-    if label_smoothing > 0:
-        smooth = -log_probs.mean(axis=-1)
-        nll = (1 - label_smoothing) * nll + label_smoothing * smooth
-    return _reduce(nll, reduction)
+    return _label_loss(log_probs, target, "cross_entropy", reduction, weight, ignore_index, label_smoothing)
 
 
-def nll_loss(input: Any, target: Any, *, reduction: str = "mean") -> Value:
-    """Negative log likelihood -log_probs[label]: log-probabilities (N, C), integer labels (N,).
+def nll_loss(
+    input: Any, target: Any, *, reduction: str = "mean", weight: Any = None, ignore_index: int = -100
+) -> Value:
+    """Negative log likelihood -log_probs[label]: log-probabilities (N, C) or (B, T, C), integer
+    labels (N,) or (B, T).
 
     `cross_entropy(x, y)` is `nll_loss(x.log_softmax(), y)`; use this one when the model already
-    ends in a log-softmax.
+    ends in a log-softmax. `weight` and `ignore_index` as in `cross_entropy` (and PyTorch).
     """
     log_probs = _check_reduction_and_lift(input, reduction)
-    return _reduce(_pick(log_probs, target, "nll_loss"), reduction)
+    if log_probs.ndim == 0:
+        raise ValueError("nll_loss needs log-probabilities of shape (C,), (N, C) or (B, T, C), got a scalar")
+    return _label_loss(log_probs, target, "nll_loss", reduction, weight, ignore_index, 0.0)
+
+
+def _label_loss(
+    log_probs: Value, target: Any, name: str, reduction: str, weight: Any, ignore_index: int, smoothing: float
+) -> Value:
+    """The weighted, smoothed negative log likelihood of the labels, reduced as PyTorch does."""
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer)):
+        raise TypeError(f"{name} needs an int ignore_index, got {ignore_index!r}")
+    n_classes = log_probs.shape[-1]
+    labels = _labels(target, log_probs.shape, name, ignore_index)
+    ignored = labels == ignore_index
+    picked = np.where(ignored, 0, labels)  # an ignored label picks class 0, then counts for nothing
+    kept = (~ignored).astype(log_probs.dtype)  # 0 for an ignored label, else 1
+    nll = -log_probs.take_along_axis(picked[..., None], axis=-1)[..., 0]
+    class_weight = _class_weight(weight, n_classes, name, log_probs.dtype)
+    label_weight = kept * class_weight[picked]  # w[y_i], 0 where ignored
+    loss = nll * label_weight
+    if smoothing > 0:
+        smooth = -(log_probs * class_weight).sum(axis=-1) * kept  # sum_c w[c] (-log p_c)
+        loss = (1 - smoothing) * loss + (smoothing / n_classes) * smooth
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    return loss.sum() / float(label_weight.sum())  # PyTorch's weighted mean
+
+
+def _class_weight(weight: Any, n_classes: int, name: str, dtype: np.dtype) -> np.ndarray:
+    """The weight of each class as an array (C,): ones when no weight is given."""
+    if weight is None:
+        return np.ones(n_classes, dtype)
+    weights = np.asarray(weight.data if isinstance(weight, Value) else weight, dtype=dtype)
+    if weights.shape != (n_classes,):
+        raise ValueError(f"{name}: weight has shape {weights.shape}, expected ({n_classes},): one per class")
+    return weights
 
 
 def softmax(x: Any, temperature: float = 1.0, axis: int = -1) -> Value:
@@ -199,30 +256,24 @@ def _reduce(loss: Value, reduction: str) -> Value:
     return loss
 
 
-def _pick(log_probs: Value, target: Any, name: str) -> Value:
-    """-log_probs[i, label_i] for each row (or -log_probs[label] for one example)."""
-    if log_probs.ndim not in (1, 2):
-        raise ValueError(f"{name} needs input of shape (N, C) or (C,), got {log_probs.shape}")
-    n_classes = log_probs.shape[-1]
-    labels = _labels(target, log_probs.shape[:-1], n_classes, name)
-    if log_probs.ndim == 1:
-        return -log_probs[int(labels)]
-    return -log_probs[np.arange(len(labels)), labels]
-
-
-def _labels(target: Any, shape: tuple[int, ...], n_classes: int, name: str) -> np.ndarray:
-    """Class labels as an int array of `shape`, each in [0, n_classes)."""
+def _labels(target: Any, input_shape: tuple[int, ...], name: str, ignore_index: int) -> np.ndarray:
+    """Class labels as an int array, one per row of the input, each in [0, C) or ignore_index."""
+    shape, n_classes = input_shape[:-1], input_shape[-1]
     labels = np.asarray(target.data if isinstance(target, Value) else target)
     if labels.dtype.kind == "f" and np.all(labels == np.round(labels)):
         labels = labels.astype(np.int64)  # 2.0 is label 2 (a Value holds floats)
     if labels.dtype.kind not in "iu":
         raise TypeError(f"{name} needs integer class labels, got {labels.dtype}: {labels.reshape(-1)[:5]}")
     if labels.shape != shape:
-        raise ValueError(f"{name}: labels have shape {labels.shape}, expected {shape} (one per row of input)")
-    out_of_range = (labels < 0) | (labels >= n_classes)
+        raise ValueError(
+            f"{name}: labels have shape {labels.shape}, expected {shape} (one per row of input, of shape "
+            f"{input_shape})"
+        )
+    out_of_range = ((labels < 0) | (labels >= n_classes)) & (labels != ignore_index)
     if np.any(out_of_range):
         bad = labels[out_of_range].reshape(-1)[0]
         raise ValueError(
-            f"{name}: label {bad} is out of range for {n_classes} classes (expected 0..{n_classes - 1})"
+            f"{name}: label {bad} is out of range for {n_classes} classes (expected 0..{n_classes - 1}, "
+            f"or ignore_index={ignore_index})"
         )
     return labels

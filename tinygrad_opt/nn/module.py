@@ -7,7 +7,8 @@ list/tuple of those is walked, in the order the attributes were first assigned i
 module can keep private Values (caches, constants) that are not parameters.
 
 A name is the dotted path to the parameter: `layers.0.weight`, `layers.1.neurons.3.w.0`.
-The same Value reached twice (tied weights) is listed once, under its first name.
+The same Value reached twice (tied weights) is one parameter: `named_parameters()` lists it once,
+under its first name, and `state_dict()` saves it under every name, as PyTorch does.
 """
 
 from __future__ import annotations
@@ -96,8 +97,12 @@ class Module:
 
     # ------------------------------------------------------------ state dicts
     def state_dict(self) -> dict[str, np.ndarray]:
-        """`{name: copy of the parameter's data}`; a scalar parameter gives a 0-d array."""
-        return {name: np.array(p.data) for name, p in self.named_parameters()}
+        """`{name: copy of the parameter's data}`; a scalar parameter gives a 0-d array.
+
+        A parameter reached under two names (tied weights) is saved under both, as PyTorch does,
+        so checkpoints carry the same names in both libraries.
+        """
+        return {name: np.array(p.data) for name, p in _walk(self, "")}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Copy `state` into the parameters, all or nothing.
@@ -108,7 +113,7 @@ class Module:
         """
         if not isinstance(state, Mapping):
             raise TypeError(f"load_state_dict needs a mapping of name -> array, got {type(state).__name__}")
-        params = dict(self.named_parameters())
+        params = dict(_walk(self, ""))  # every name, tied weights under each of theirs
         missing = [name for name in params if name not in state]
         unexpected = [name for name in state if name not in params]
         if missing or unexpected:
@@ -132,6 +137,12 @@ class Module:
                 new_data[name] = array.astype(p.data.dtype)  # converted now, so nothing fails below
             else:
                 new_data[name] = float(array)
+        first_name: dict[int, str] = {}
+        for name, p in params.items():  # a tied weight's names must agree on its numbers
+            other = first_name.setdefault(id(p), name)
+            if not np.array_equal(new_data[other], new_data[name]):
+                raise ValueError(f"state dict entries {other!r} and {name!r} differ, but they are one tied "
+                                 f"parameter")
         # Everything checked and converted: only now change the parameters.
         for name, p in params.items():
             if isinstance(p.data, np.ndarray):
@@ -194,7 +205,7 @@ class Module:
         (a FIFO is never opened), raises `ValueError` and leaves the model as it was.
         """
         path = os.fspath(path)
-        shapes = {name: p.shape for name, p in self.named_parameters()}
+        shapes = {name: p.shape for name, p in _walk(self, "")}
         try:
             state = _read_checkpoint(path, shapes, type(self).__name__)
         except FileNotFoundError:

@@ -9,9 +9,10 @@ when `draw_graph` is first used: the plots never need graphviz.
 from typing import Any
 
 from tinygrad_opt.viz.backprop import backprop_page
-from tinygrad_opt.viz.plots import plot_decision_boundary, plot_landscape, plot_losses
+from tinygrad_opt.viz.plots import plot_attention, plot_decision_boundary, plot_landscape, plot_losses
 
-__all__ = ["draw_graph", "backprop_page", "plot_decision_boundary", "plot_landscape", "plot_losses"]
+__all__ = ["draw_graph", "backprop_page", "plot_attention", "plot_decision_boundary", "plot_landscape",
+           "plot_losses"]
 
 
 def __getattr__(name: str) -> Any:  # `draw_graph` imports graphviz when it is first asked for

@@ -1,4 +1,4 @@
-"""Plots of training: loss curves, decision boundaries and paths on loss landscapes.
+"""Plots of training: loss curves, decision boundaries, paths on loss landscapes, attention patterns.
 
 Every function returns a matplotlib `Figure` and, given `path=`, also writes it there
 (PNG, SVG or PDF, chosen by the file's suffix). The figures are made without pyplot,
@@ -308,6 +308,57 @@ def _as_path(name: str, trajectory: Trajectory) -> tuple[np.ndarray, np.ndarray,
         )
     finite = np.isfinite(points).all(axis=1)
     return np.where(finite[:, None], points, np.nan), losses, bool(trajectory.diverged)
+
+
+# ------------------------------------------------------------------------ attention
+def plot_attention(
+    weights: Any,
+    tokens: Sequence[str] | None = None,
+    *,
+    title: str | None = None,
+    ax: Axes | None = None,
+    path: str | os.PathLike | None = None,
+) -> Figure:
+    """One attention pattern as a heat map: row t shows the weights position t gives to each position.
+
+    weights: a (T, T) array or Value of weights in [0, 1], such as one head of
+        `GPT.attention_weights(ids)`: `weights[layer, b, head]`. The colours run from white (0)
+        to dark blue (1) for every pattern, so two heads can be compared by eye.
+    tokens: T labels for the positions, along both axes (a newline is shown as "\\n" and a space
+        as "␣"); by default the positions' numbers.
+    """
+    _check_path(path)
+    pattern = np.asarray(weights.data if isinstance(weights, Value) else weights, dtype=np.float64)
+    if pattern.ndim != 2 or pattern.shape[0] != pattern.shape[1]:
+        raise ValueError(f"plot_attention needs one pattern of shape (T, T), got shape {pattern.shape}; "
+                         f"from GPT.attention_weights pick one: weights[layer, b, head]")
+    if not np.isfinite(pattern).all():
+        bad = int(np.sum(~np.isfinite(pattern)))
+        raise ValueError(f"attention weights must be finite, got {bad} that are not")
+    if pattern.min() < 0 or pattern.max() > 1 + 1e-6:  # a float32 softmax may give 1 + 1e-7
+        raise ValueError(f"attention weights must be in [0, 1], got values from {pattern.min():.4g} "
+                         f"to {pattern.max():.4g}")
+    size = len(pattern)
+    if tokens is None:
+        labels = [str(i) for i in range(size)]
+    elif isinstance(tokens, str) or len(tokens) != size or not all(isinstance(t, str) for t in tokens):
+        raise ValueError(f"tokens must be a sequence of {size} strings, one per position, got {tokens!r}")
+    else:
+        labels = [t.replace("\n", "\\n").replace("\t", "\\t").replace(" ", "␣") for t in tokens]
+
+    fig, ax = _figure_and_axes(ax, figsize=(5.6, 5.0))
+    image = ax.imshow(pattern, cmap="Blues", vmin=0.0, vmax=1.0, interpolation="nearest")
+    fig.colorbar(image, ax=ax, label="attention weight", fraction=0.046, pad=0.04)
+    font_size = min(10.0, max(4.0, 240 / size))  # long sequences get smaller labels
+    ax.set_xticks(range(size), labels, fontsize=font_size)
+    ax.set_yticks(range(size), labels, fontsize=font_size)
+    ax.xaxis.tick_top()
+    ax.xaxis.set_label_position("top")
+    ax.set_xlabel("looked at (key position)")
+    ax.set_ylabel("looking (query position)")
+    if title is not None:
+        ax.set_title(title, pad=12)
+    return _save(fig, path)
 
 
 # ----------------------------------------------------------- internal functions
