@@ -55,6 +55,8 @@ DISPLAY_CELLS = [
     "import numpy as np\nX = np.array([[0.0, 1.0], [1.0, 0.0]])\n"
     "plot_decision_boundary(lambda p: p[:, 0] - p[:, 1], X, np.array([-1, 1]))",
     "backprop_page(neuron())",
+    "from tinygrad_opt.viz import plot_attention\n"
+    "plot_attention(np.tril(np.ones((4, 4))) / np.arange(1, 5)[:, None])",
 ]
 
 
@@ -72,3 +74,4 @@ def test_rich_display_in_a_fresh_kernel(tmp_path):
     assert text[0].startswith("race on himmelblau") and len(text) == 7  # the table, not 1,444 lines
     assert len(shown[4]["text/plain"].splitlines()) == 1  # one trajectory: one line
     assert shown[7]["text/html"].startswith("<iframe srcdoc=")  # the backprop page, inline
+    assert base64.b64decode(shown[8]["image/png"])[:8] == b"\x89PNG\r\n\x1a\n"  # plot_attention too
