@@ -131,6 +131,8 @@ def test_a_numpy_function_on_a_value_suggests_the_value_method():
     out.backward()
     np.testing.assert_allclose(v.grad, a - 1 / a)
     assert (a == v) is False and (a != v) is True
+    np.testing.assert_array_equal(a < v, v > a)  # comparisons go to the Value's reflected one
+    np.testing.assert_array_equal(a >= v, v <= a)
 
 
 def test_data_generators_are_reproducible_by_default():
