@@ -328,6 +328,54 @@ def test_a_node_used_many_times_gets_the_summed_gradient():
     assert x.grad == 8.0
 
 
+def test_shared_gradients_are_never_written_twice():
+    # An intermediate node keeps its first gradient without copying it; `y + y` hands the
+    # same array to y twice and `a + b` to two leaves: nothing may be added into it in place.
+    a, b = Value(np.ones(3)), Value(np.full(3, 2.0))
+    y = a * 2.0
+    z = y + y
+    total = z + b
+    total.backward(np.ones(3))
+    np.testing.assert_array_equal(z.grad, np.ones(3))  # not doubled by y's second gradient
+    np.testing.assert_array_equal(y.grad, np.full(3, 2.0))
+    np.testing.assert_array_equal(a.grad, np.full(3, 4.0))
+    # each leaf holds an array of its own, updated in place, so in-place clipping scales it once
+    s, t = Value(np.ones(2)), Value(np.ones(2))
+    before = s.grad
+    (s + t).sum().backward()
+    assert s.grad is before and s.grad is not t.grad
+    optim.clip_grad_norm([s, t], 1.0)
+    np.testing.assert_allclose(s.grad, np.full(2, 0.5), rtol=1e-5)
+    np.testing.assert_allclose(t.grad, np.full(2, 0.5), rtol=1e-5)
+
+
+def test_intermediate_gradients_keep_their_dtype_and_shape():
+    x = Value(np.ones((2, 3), dtype=np.float32))
+    h = x * 3.0
+    out = operation(h.data.sum(), (h,), "sum64", lambda out, g: (np.float64(g),))  # a float64 number back
+    out.backward()
+    assert h.grad.dtype == np.float32 and h.grad.shape == (2, 3)
+    assert x.grad.dtype == np.float32
+    np.testing.assert_array_equal(x.grad, np.full((2, 3), 3.0, dtype=np.float32))
+
+
+def test_a_micrograd_closure_on_a_shared_gradient_adds_into_a_copy():
+    x = Value(np.ones(2))
+    h = x * 1.0
+    y = h + 0.0  # h's gradient is the very array of y's
+    out = Value(h.data * 5.0, (h,), "times5")
+
+    def times5_backward():
+        h.grad += 5.0 * out.grad  # in place, as micrograd writes it
+
+    out._backward = times5_backward
+    for loss in (y.sum() + out.sum(), out.sum() + y.sum()):  # either order of the two rules
+        x.zero_grad()
+        loss.backward()
+        np.testing.assert_array_equal(y.grad, np.ones(2))  # y's own gradient untouched
+        np.testing.assert_array_equal(x.grad, np.full(2, 6.0))
+
+
 def test_backward_of_a_non_scalar_needs_a_gradient():
     x = Value([1.0, 2.0])
     with pytest.raises(ValueError, match=r"single-element output, got shape \(2,\)"):

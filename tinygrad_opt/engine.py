@@ -111,16 +111,15 @@ class Value:
         """The output node of an operation (under `no_grad`: no inputs, no backward rule).
 
         It has the class of the first input, so operations on a subclass of Value give
-        that subclass.
+        that subclass. Its gradient starts as the number 0.0, scalar or tensor: no array of
+        zeros is made for a node until (unless) `backward` reaches it, see `_accumulate`.
         """
         out = _new_node(inputs[0].__class__)
-        if type(data) is float:
-            out.grad = 0.0
-        else:
+        if type(data) is not float:
             data = np.asarray(data)
             if data.ndim == 0 and all(type(v._data) is float for v in inputs):
                 data = float(data)  # an operation on scalars gives a scalar
-            out.grad = _zeros(data)
+        out.grad = 0.0
         out._data = data
         out.label = ""
         out._op = op
@@ -131,13 +130,24 @@ class Value:
         return out
 
     def _accumulate(self, grad: Any) -> None:
-        """Add an incoming gradient, summed back to this node's shape if it was broadcast."""
+        """Add an incoming gradient, summed back to this node's shape if it was broadcast.
+
+        A leaf (a parameter, an input) adds into its own array, in place. An intermediate
+        node keeps the first gradient it gets as it is, instead of adding it into an array
+        of zeros made for the purpose (in a GPT that was a fifth of the backward pass). That
+        array may also be another node's (`a + b` hands one gradient to both), so a second
+        gradient is added out of place: no node ever writes into an array it did not make.
+        """
         if type(grad) is float and type(self._data) is float:
             self.grad += grad
         elif type(self._data) is float:
             self.grad += float(np.sum(grad))
-        else:
+        elif not self._prev:
             self.grad += _sum_to_shape(grad, self._data.shape)
+        elif type(self.grad) is float:  # the first gradient to reach this node (backward set 0.0)
+            self.grad = _gradient_like(grad, self._data)
+        else:
+            self.grad = self.grad + _gradient_like(grad, self._data)
 
     # micrograd's `_backward`: a zero-argument function that runs this node's backward rule.
     # Reading it gives one (for the engine's ops, made on the spot, so no node keeps a
@@ -501,11 +511,12 @@ class Value:
         elif np.shape(grad) != self.shape:
             raise ValueError(f"backward(grad) needs grad of shape {self.shape}, got {np.shape(grad)}")
         # 1. Order the graph so that every node comes after all of its inputs, and clear the
-        #    old gradients of intermediate nodes (leaves keep accumulating).
+        #    old gradients of intermediate nodes (leaves keep accumulating). 0.0 stands for
+        #    zero for tensors too: a node's first incoming gradient replaces it (`_accumulate`).
         order = topological_order(self)
         for node in order:
             if node._prev:
-                node.grad = 0.0 if type(node._data) is float else np.zeros(node._data.shape, node._data.dtype)
+                node.grad = 0.0
         # 2. Walk the order backwards from the output: a node has received the gradient of
         #    every use of it before it passes its own on.
         self._accumulate(grad if type(self._data) is float else np.asarray(grad, dtype=self._data.dtype))
@@ -642,6 +653,11 @@ class _Closure:
         self.closure = closure
 
     def __call__(self, out: Value, grad: Any) -> None:
+        # A closure adds with `+=`, in place for an array: first give each input an array
+        # of its own, as the gradient it holds may be shared with another node (`_accumulate`).
+        for v in out._prev:
+            if v._prev and type(v.grad) is np.ndarray:
+                v.grad = v.grad.copy()
         self.closure()
 
 
@@ -756,6 +772,13 @@ def _sum_to_shape(grad: Any, shape: tuple[int, ...]) -> Any:
     grad = np.sum(grad, axis=tuple(range(np.ndim(grad) - len(shape))))  # added leading axes
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
     return np.sum(grad, axis=stretched, keepdims=True) if stretched else grad
+
+
+def _gradient_like(grad: Any, data: np.ndarray) -> np.ndarray:
+    """`grad` as an array of data's shape and dtype: summed where broadcasting stretched
+    `data`, spread (a read-only view) where `grad` is smaller, cast only if its dtype differs."""
+    grad = np.asarray(_sum_to_shape(grad, data.shape), dtype=data.dtype)
+    return grad if grad.shape == data.shape else np.broadcast_to(grad, data.shape)
 
 
 def _zeros(data: Any) -> Any:
