@@ -158,6 +158,28 @@ def test_indexing_with_ints_slices_and_integer_arrays():
     np.testing.assert_array_equal(x.grad, [2, 0, 1])
 
 
+@pytest.mark.parametrize("index", [
+    np.array([[0, 4, 4], [1, 0, -1]]),  # an embedding's ids: rows, repeated, one negative
+    (np.array([0, 0, 2]), np.array([1, 1, -1])),  # pairs of (row, column), one pair twice
+    (np.array([[0], [3]]), np.array([0, 0, 2])),  # arrays that broadcast
+    [1, 1, 2],  # a list
+    (slice(None), np.array([0, 0])),  # a slice beside an array
+    np.zeros(0, dtype=int),  # nothing picked
+    np.array([True, False, True, True, False]),  # a mask
+    (Ellipsis, slice(1, 3)),
+])
+def test_indexing_scatters_the_gradient_back_as_np_add_at_does(index):
+    data = rng.normal(size=(5, 3)).astype(np.float32)
+    x = Value(data)
+    out = x[index]
+    grad = rng.normal(size=out.shape).astype(np.float32)
+    out.backward(grad)
+    expected = np.zeros_like(data)
+    np.add.at(expected, index, grad)
+    assert x.grad.dtype == np.float32
+    np.testing.assert_allclose(x.grad, expected, rtol=1e-6, atol=1e-7)
+
+
 @pytest.mark.parametrize("axis", [-1, 0])
 def test_softmax_and_log_softmax(axis):
     x = tensor(3, 4)

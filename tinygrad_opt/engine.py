@@ -464,9 +464,12 @@ class Value:
 
     @staticmethod
     def _getitem_backward(out: Value, grad: Any) -> None:  # scatter back; repeated indices add up
-        x = out._prev[0]
-        full = _zeros(x._data)
-        np.add.at(full, out._ctx, grad)
+        x, index = out._prev[0], out._ctx
+        if _names_each_element_once(index):  # ints, slices, masks: a plain assignment scatters
+            full = np.zeros(x._data.shape, x._data.dtype)
+            full[index] = grad
+        else:  # integer arrays may name an element twice (an embedding's repeated ids)
+            full = _scatter_add(x._data, index, grad)
         x._accumulate(full)
 
     # ------------------------------------------------------------------ softmax
@@ -772,6 +775,41 @@ def _sum_to_shape(grad: Any, shape: tuple[int, ...]) -> Any:
     grad = np.sum(grad, axis=tuple(range(np.ndim(grad) - len(shape))))  # added leading axes
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
     return np.sum(grad, axis=stretched, keepdims=True) if stretched else grad
+
+
+def _names_each_element_once(index: Any) -> bool:
+    """Whether an index (ints, slices, None, ..., boolean masks) can select no element twice;
+    an integer array or list can."""
+    for item in index if type(index) is tuple else (index,):
+        if isinstance(item, (np.ndarray, list)) and np.asarray(item).dtype != bool:
+            return False
+    return True
+
+
+def _scatter_add(data: np.ndarray, index: Any, grad: np.ndarray) -> np.ndarray:
+    """An array like `data`, zero except `full[index] += grad`, with repeated entries adding up.
+
+    `np.add.at` does this for any index, one element at a time. For the common case, integer
+    arrays picking rows of the leading axes (an embedding's ids, `x[rows, cols]`), the rows
+    are sorted instead, each run of equal rows summed by one `np.add.reduceat` and written once.
+    """
+    arrays = index if type(index) is tuple else (index,)
+    if not all(isinstance(a, (np.ndarray, list)) for a in arrays):
+        full = np.zeros(data.shape, data.dtype)
+        np.add.at(full, index, grad)
+        return full
+    lead = data.shape[:len(arrays)]
+    # the flat number of each picked row of the leading axes; "wrap" counts -1 as the last
+    rows = np.ravel_multi_index(np.broadcast_arrays(*arrays), lead, mode="wrap").reshape(-1)
+    row_size = math.prod(data.shape[len(arrays):])
+    grad_rows = np.reshape(grad, (rows.size, row_size))  # one row of the trailing axes per index
+    full = np.zeros((math.prod(lead), row_size), data.dtype)
+    if rows.size:
+        order = np.argsort(rows, kind="stable")
+        sorted_rows = rows[order]
+        starts = np.flatnonzero(np.concatenate(([True], sorted_rows[1:] != sorted_rows[:-1])))
+        full[sorted_rows[starts]] = np.add.reduceat(grad_rows[order], starts, axis=0)
+    return full.reshape(data.shape)
 
 
 def _gradient_like(grad: Any, data: np.ndarray) -> np.ndarray:
