@@ -371,6 +371,13 @@ class Value:
     @staticmethod
     def _matmul_backward(out: Value, grad: Any) -> None:  # C = AB: dA = G B^T, dB = A^T G
         a, b = out._prev
+        if a.ndim > 2 and b.ndim == 2:
+            # (..., n, k) @ (k, m), a Linear on a batch of sequences: B's gradient is one
+            # product over the rows of every batch at once, not one product per batch summed.
+            k, m = b.shape
+            a._accumulate(grad @ b._data.T)
+            b._accumulate(a._data.reshape(-1, k).T @ np.reshape(grad, (-1, m)))
+            return
         # A 1-D left operand acts as a row (1, n), a 1-D right operand as a column (n, 1).
         left = a._data[None, :] if a.ndim == 1 else a._data
         right = b._data[:, None] if b.ndim == 1 else b._data
