@@ -398,6 +398,21 @@ def test_a_micrograd_closure_on_a_shared_gradient_adds_into_a_copy():
         np.testing.assert_array_equal(x.grad, np.full(2, 6.0))
 
 
+def test_an_array_wrapped_by_as_value_is_a_constant_without_a_gradient():
+    w = Value(rng.normal(size=(3, 2)))
+    batch = rng.normal(size=(4, 3))
+    constant, leaf = as_value(batch), Value(batch)
+    (constant @ w).sum().backward()
+    w_grad = w.grad.copy()
+    np.testing.assert_array_equal(constant.grad, np.zeros((4, 3)))  # its product was skipped
+    w.zero_grad()
+    (leaf @ w).sum().backward()
+    np.testing.assert_array_equal(w.grad, w_grad)  # the weight's gradient is the same either way
+    np.testing.assert_allclose(leaf.grad, np.ones((4, 2)) @ w.data.T)  # a Value gets its own
+    (constant * w.data[:, 0]).sum().backward()
+    np.testing.assert_array_equal(constant.grad, np.zeros((4, 3)))
+
+
 def test_backward_of_a_non_scalar_needs_a_gradient():
     x = Value([1.0, 2.0])
     with pytest.raises(ValueError, match=r"single-element output, got shape \(2,\)"):

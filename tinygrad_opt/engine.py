@@ -143,7 +143,8 @@ class Value:
         elif type(self._data) is float:
             self.grad += float(np.sum(grad))
         elif not self._prev:
-            self.grad += _sum_to_shape(grad, self._data.shape)
+            if self._ctx is not _CONSTANT:  # a constant (see as_value) keeps no gradient
+                self.grad += _sum_to_shape(grad, self._data.shape)
         elif type(self.grad) is float:  # the first gradient to reach this node (backward set 0.0)
             self.grad = _gradient_like(grad, self._data)
         else:
@@ -375,7 +376,8 @@ class Value:
             # (..., n, k) @ (k, m), a Linear on a batch of sequences: B's gradient is one
             # product over the rows of every batch at once, not one product per batch summed.
             k, m = b.shape
-            a._accumulate(grad @ b._data.T)
+            if a._ctx is not _CONSTANT:
+                a._accumulate(grad @ b._data.T)
             b._accumulate(a._data.reshape(-1, k).T @ np.reshape(grad, (-1, m)))
             return
         # A 1-D left operand acts as a row (1, n), a 1-D right operand as a column (n, 1).
@@ -383,10 +385,12 @@ class Value:
         right = b._data[:, None] if b.ndim == 1 else b._data
         g = np.expand_dims(grad, -1) if b.ndim == 1 else grad
         g = np.expand_dims(g, -2) if a.ndim == 1 else g
-        grad_a = g @ np.swapaxes(right, -1, -2)
-        grad_b = np.swapaxes(left, -1, -2) @ g
-        a._accumulate(grad_a[..., 0, :] if a.ndim == 1 else grad_a)  # batch axes sum in _accumulate
-        b._accumulate(grad_b[..., 0] if b.ndim == 1 else grad_b)
+        if a._ctx is not _CONSTANT:  # a batch of inputs gets no gradient: skip its product
+            grad_a = g @ np.swapaxes(right, -1, -2)
+            a._accumulate(grad_a[..., 0, :] if a.ndim == 1 else grad_a)  # batch axes sum in _accumulate
+        if b._ctx is not _CONSTANT:
+            grad_b = np.swapaxes(left, -1, -2) @ g
+            b._accumulate(grad_b[..., 0] if b.ndim == 1 else grad_b)
 
     def __rmatmul__(self, other: Any) -> Value:  # other @ self
         return _constant_like(self, other) @ self
@@ -752,14 +756,27 @@ def _grad_like(grad: Any, data: Any) -> Any:
     return grad if type(grad) is np.ndarray and grad.dtype == data.dtype else np.array(grad, data.dtype)
 
 
+# The `_ctx` of a constant: a tensor that `as_value` wrapped. A leaf has no saved context
+# otherwise, so this marks it without another field on every node.
+_CONSTANT = "a constant: it gets no gradient"
+
+
 def as_value(x: Any) -> Value:
     """`x` as a Value: a Value as it is, a list of Values (a micrograd model's outputs)
-    stacked into one, and a number, list or array wrapped as a constant."""
+    stacked into one, and a number, list or array wrapped as a constant.
+
+    A wrapped array is a constant: it gets no gradient, so `x @ w` on a batch of inputs does
+    not compute the gradient of the inputs (PyTorch's `requires_grad=False`). To
+    backpropagate into an array, make it a Value first: `Value(array)`.
+    """
     if isinstance(x, Value):
         return x
     if isinstance(x, (list, tuple)) and any(isinstance(item, Value) for item in x):
         return stack(x)
-    return Value(x)
+    constant = Value(x)
+    if type(constant._data) is not float:
+        constant._ctx = _CONSTANT
+    return constant
 
 
 def _constant_like(model: Value, x: Any) -> Value:
