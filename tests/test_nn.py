@@ -229,6 +229,16 @@ def test_erf_equals_math_erf_to_a_unit_in_the_last_place():
     assert (np.abs(got - expected)[normal] / np.abs(expected[normal])).max() <= 4.5e-16
 
 
+def test_erf_of_float32_is_float32_within_four_units_in_the_last_place():
+    x = np.concatenate([np.random.default_rng(2).normal(0, 3, 20_000), np.linspace(-7, 7, 20_001)])
+    x = x.astype(np.float32)
+    got = _erf(x)
+    assert got.dtype == np.float32
+    expected = np.array([math.erf(v) for v in x.astype(np.float64)])
+    ulps = np.abs(got - expected) / np.spacing(np.abs(expected).astype(np.float32)).astype(np.float64)
+    assert ulps.max() <= 4.0 and np.abs(got - expected).max() <= 2e-7
+
+
 def test_erf_special_values():
     got = _erf(np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 30.0, -30.0]))
     assert np.isnan(got[0])
