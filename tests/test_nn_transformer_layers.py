@@ -26,6 +26,26 @@ def test_layer_norm_equals_pytorch():
     check("layer_norm_2d", {"x": x}, nn.layer_norm(x, (4, 5)))
 
 
+@pytest.mark.parametrize("affine", ["weight and bias", "weight", "bias", "neither"])
+@pytest.mark.parametrize("normalized_shape", [(5,), (4, 5)])
+def test_layer_norms_backward_rule_matches_central_differences(affine, normalized_shape):
+    rng = np.random.default_rng(3)
+    x = Value(rng.standard_normal((3, 4, 5)) * 2 + 1)
+    weight = Value(rng.standard_normal(normalized_shape)) if "weight" in affine else None
+    bias = Value(rng.standard_normal(normalized_shape)) if "bias" in affine else None
+    mix = rng.standard_normal((3, 4, 5))  # a loss that weighs each output differently
+    inputs = [v for v in (x, weight, bias) if v is not None]
+    assert gradcheck(lambda *_: (nn.layer_norm(x, normalized_shape, weight, bias) * mix).sum(), *inputs)
+
+
+def test_layer_norm_keeps_float32():
+    layer = nn.LayerNorm(5).to(np.float32)
+    x = Value(np.random.default_rng(4).standard_normal((2, 5)).astype(np.float32))
+    y = layer(x)
+    y.backward(np.ones((2, 5), dtype=np.float32))
+    assert y.dtype == np.float32 and x.grad.dtype == np.float32 and layer.weight.grad.dtype == np.float32
+
+
 def test_layer_norm_module_starts_as_pure_normalisation():
     layer = nn.LayerNorm(5)
     np.testing.assert_array_equal(layer.weight.data, np.ones(5))
