@@ -25,7 +25,7 @@ from tinygrad_opt.engine import Value, no_grad
 from tinygrad_opt.nn import init
 from tinygrad_opt.nn.layers import Linear, gelu
 from tinygrad_opt.nn.module import Module
-from tinygrad_opt.nn.transformer import Dropout, Embedding, LayerNorm
+from tinygrad_opt.nn.transformer import Dropout, Embedding, LayerNorm, scaled_dot_product_attention
 
 
 class CausalSelfAttention(Module):
@@ -50,10 +50,13 @@ class CausalSelfAttention(Module):
         qkv = self.c_attn(x)  # (B, T, 3C)
         # split into q, k, v and move the head axis forward: (B, T, C) -> (B, nh, T, hs)
         q, k, v = (qkv[:, :, i * C:(i + 1) * C].reshape(B, T, nh, hs).transpose(0, 2, 1, 3) for i in range(3))
-        scores = (q @ k.transpose(0, 1, 3, 2)) * (1.0 / math.sqrt(hs))  # (B, nh, T, T)
-        scores = scores + self._mask[:T, :T].astype(x.dtype)  # causal: no peeking at later positions
-        weights = self.attn_dropout(scores.softmax(axis=-1))  # each row sums to 1
-        y = weights @ v  # (B, nh, T, hs): a weighted average of the values
+        if self.training and self.attn_dropout.p > 0:  # dropout on the weights: build them op by op
+            scores = (q @ k.transpose(0, 1, 3, 2)) * (1.0 / math.sqrt(hs))  # (B, nh, T, T)
+            scores = scores + self._mask[:T, :T].astype(x.dtype)  # causal: no peeking at later positions
+            weights = self.attn_dropout(scores.softmax(axis=-1))  # each row sums to 1
+            y = weights @ v  # (B, nh, T, hs): a weighted average of the values
+        else:  # the same in one op, with its own backward rule (as nanoGPT's flash attention)
+            y = scaled_dot_product_attention(q, k, v, is_causal=True)  # (B, nh, T, hs)
         y = y.transpose(0, 2, 1, 3).reshape(B, T, C)  # the heads side by side again
         return self.resid_dropout(self.c_proj(y))
 

@@ -6,6 +6,7 @@ Layouts, defaults and initialisation follow PyTorch's `nn.Embedding`, `nn.LayerN
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -85,6 +86,42 @@ def _layer_norm_backward(out: Value, grad: Any) -> list[Any]:
     if has_bias:
         grads.append(grad)
     return grads
+
+
+def scaled_dot_product_attention(q: Value, k: Value, v: Value, is_causal: bool = False) -> Value:
+    """softmax(q k^T / sqrt(d) + mask) v: queries, keys and values of shape (..., T, d) give
+    (..., T, d), each query position a weighted average of the values.
+
+    With `is_causal`, position t attends to positions 0 .. t only (the mask is -inf above
+    the diagonal), as PyTorch's `F.scaled_dot_product_attention(q, k, v, is_causal=True)`.
+    One op with its backward rule written out (below): the scaling, the mask and the softmax
+    make no graph nodes and no temporaries of their own.
+    """
+    if not all(isinstance(t, Value) for t in (q, k, v)):
+        raise TypeError("scaled_dot_product_attention takes Values q, k, v")
+    if q.ndim < 2 or q.shape != k.shape or k.shape != v.shape:
+        raise ValueError(f"scaled_dot_product_attention needs q, k, v of one shape (..., T, d), "
+                         f"got {q.shape}, {k.shape}, {v.shape}")
+    scale = 1 / math.sqrt(q.shape[-1])
+    scores = (q.data @ np.swapaxes(k.data, -1, -2)) * scale  # (..., T, T)
+    if is_causal:
+        scores = np.where(np.tri(scores.shape[-1], dtype=bool), scores, -np.inf)  # no peeking ahead
+    weights = np.exp(scores - scores.max(axis=-1, keepdims=True))
+    weights /= weights.sum(axis=-1, keepdims=True)  # each row sums to 1
+    return operation(weights @ v.data, (q, k, v), "attention", _attention_backward, saved=(weights, scale))
+
+
+def _attention_backward(out: Value, grad: Any) -> tuple[Any, Any, Any]:
+    """With S = q k^T scale, W = softmax(S), y = W v: dv = W^T g, dW = g v^T, dS = W (dW -
+    sum(dW W)) (softmax's rule, zero where the mask put W = 0), dq = dS k scale, dk = dS^T q scale."""
+    q, k, v = out.inputs
+    weights, scale = out.saved
+    grad_weights = grad @ np.swapaxes(v.data, -1, -2)
+    grad_scores = weights * (grad_weights - np.sum(grad_weights * weights, axis=-1, keepdims=True))
+    grad_q = (grad_scores @ k.data) * scale
+    grad_k = (np.swapaxes(grad_scores, -1, -2) @ q.data) * scale
+    grad_v = np.swapaxes(weights, -1, -2) @ grad
+    return grad_q, grad_k, grad_v
 
 
 class LayerNorm(Module):
