@@ -4,8 +4,10 @@ The model is nanoGPT's CPU configuration (4 layers, 4 heads, 128 wide, context 6
 vocabulary 65, no biases) in float32, and a step is what a training loop does: forward,
 cross-entropy, zero_grad, backward, one AdamW step. One BLAS thread (set below, before
 NumPy loads). The script first times `--steps` steps (median CPU time and wall clock), then
-runs them again under cProfile and prints the functions that took the most time of their
-own (`tottime`), as a share of the profiled total.
+measures the peak of the memory NumPy allocates during one step (tracemalloc sees NumPy's
+arrays; the model's weights and the optimizer's state, allocated before, are not counted),
+then runs the steps again under cProfile and prints the functions that took the most time
+of their own (`tottime`), as a share of the profiled total.
 
     python benchmarks/profile_gpt.py [--steps 10] [--top 15] [--float64]
 """
@@ -19,6 +21,7 @@ import pstats
 import statistics
 import sys
 import time
+import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
@@ -70,6 +73,12 @@ def main() -> None:
         wall.append(time.perf_counter() - start_wall)
     print(f"one step, median of {args.steps}: {1e3 * statistics.median(cpu):.1f} ms CPU, "
           f"{1e3 * statistics.median(wall):.1f} ms wall clock (load average {os.getloadavg()[0]:.1f})")
+
+    tracemalloc.start()
+    step()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    print(f"peak of the memory allocated during one step (tracemalloc): {peak / 2**20:.1f} MiB")
 
     profile = cProfile.Profile()
     profile.runcall(lambda: [step() for _ in range(args.steps)])
