@@ -413,6 +413,19 @@ def test_an_array_wrapped_by_as_value_is_a_constant_without_a_gradient():
     np.testing.assert_array_equal(constant.grad, np.zeros((4, 3)))
 
 
+@pytest.mark.parametrize("batch_shape", [(5,), (2, 5)])
+def test_a_transposed_weight_gets_the_right_gradient_in_its_own_layout(batch_shape):
+    w = Value(rng.normal(size=(4, 3)))  # used as w.T, as Linear does
+    x = Value(rng.normal(size=(*batch_shape, 3)))
+    out = x @ w.T
+    grad = rng.normal(size=out.shape)
+    out.backward(grad)
+    rows, grad_rows = x.data.reshape(-1, 3), grad.reshape(-1, 4)
+    np.testing.assert_allclose(w.grad, grad_rows.T @ rows, rtol=1e-12)
+    np.testing.assert_allclose(x.grad, grad @ w.data, rtol=1e-12)
+    assert gradcheck(lambda a, b: a @ b.T, x, w)
+
+
 def test_backward_of_a_non_scalar_needs_a_gradient():
     x = Value([1.0, 2.0])
     with pytest.raises(ValueError, match=r"single-element output, got shape \(2,\)"):

@@ -378,7 +378,7 @@ class Value:
             k, m = b.shape
             if a._ctx is not _CONSTANT:
                 a._accumulate(grad @ b._data.T)
-            b._accumulate(a._data.reshape(-1, k).T @ np.reshape(grad, (-1, m)))
+            b._accumulate(_product_laid_out_as(b._data, a._data.reshape(-1, k).T, np.reshape(grad, (-1, m))))
             return
         # A 1-D left operand acts as a row (1, n), a 1-D right operand as a column (n, 1).
         left = a._data[None, :] if a.ndim == 1 else a._data
@@ -389,7 +389,7 @@ class Value:
             grad_a = g @ np.swapaxes(right, -1, -2)
             a._accumulate(grad_a[..., 0, :] if a.ndim == 1 else grad_a)  # batch axes sum in _accumulate
         if b._ctx is not _CONSTANT:
-            grad_b = np.swapaxes(left, -1, -2) @ g
+            grad_b = _product_laid_out_as(right, np.swapaxes(left, -1, -2), g)
             b._accumulate(grad_b[..., 0] if b.ndim == 1 else grad_b)
 
     def __rmatmul__(self, other: Any) -> Value:  # other @ self
@@ -799,6 +799,16 @@ def _sum_to_shape(grad: Any, shape: tuple[int, ...]) -> Any:
     grad = np.sum(grad, axis=tuple(range(np.ndim(grad) - len(shape))))  # added leading axes
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
     return np.sum(grad, axis=stretched, keepdims=True) if stretched else grad
+
+
+def _product_laid_out_as(operand: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """x @ y, in the memory order of `operand`, whose gradient it is. A transposed matrix
+    (Linear's `weight.T`) gets (y^T x^T)^T: the same numbers, for the same work in BLAS,
+    but laid out so that the transpose's backward rule hands the weight a gradient in its
+    own row order; adding a transposed array into it would read memory by strides."""
+    if operand.ndim == 2 and x.ndim == 2 and operand.flags.f_contiguous and not operand.flags.c_contiguous:
+        return (y.T @ x.T).T
+    return x @ y
 
 
 def _names_each_element_once(index: Any) -> bool:
