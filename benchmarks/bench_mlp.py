@@ -8,10 +8,12 @@ batch; the first steps are checked to give the same loss on both sides.
 
 PyTorch runs its three Adam paths: the default (on the CPU a for-loop over the
 parameters), `foreach=True` and `fused=True`; the ratio is against the fastest of them.
+Each step is timed in its two parts, forward + backward (with zero_grad) and the
+optimizer's update, and the step is their sum.
 One thread on both sides: `OPENBLAS_NUM_THREADS=1` (and OMP, MKL) is set before NumPy
 loads, and `torch.set_num_threads(1)`. The contenders take turns, one step each a round;
 the table gives median CPU time (which other work on a shared machine moves less than
-the clock) and the median wall clock beside it.
+the clock).
 
     python benchmarks/bench_mlp.py [--rounds 30]
 
@@ -40,21 +42,23 @@ from tinygrad_opt import nn, optim  # noqa: E402
 SIZES, BATCH, LR = [784, 256, 256, 10], 128, 1e-3
 
 
-def ours(x: np.ndarray, labels: np.ndarray) -> tuple[nn.MLP, Callable[[], float]]:
+Parts = tuple[Callable[[], float], Callable[[], object]]  # forward + backward (returns the loss), update
+
+
+def ours(x: np.ndarray, labels: np.ndarray) -> tuple[nn.MLP, Parts]:
     model = nn.MLP(SIZES[0], SIZES[1:], seed=0).to(np.float32)
     optimizer = optim.Adam(model.parameters(), lr=LR)
 
-    def step() -> float:
+    def forward_backward() -> float:
         loss = nn.cross_entropy(model(x), labels)
         optimizer.zero_grad()
         loss.backward()
-        optimizer.step()
         return loss.item()
 
-    return model, step
+    return model, (forward_backward, optimizer.step)
 
 
-def pytorch(model: nn.MLP, x: np.ndarray, labels: np.ndarray, path: str) -> Callable[[], float]:
+def pytorch(model: nn.MLP, x: np.ndarray, labels: np.ndarray, path: str) -> Parts:
     import torch
 
     layers = []
@@ -68,14 +72,13 @@ def pytorch(model: nn.MLP, x: np.ndarray, labels: np.ndarray, path: str) -> Call
     optimizer = torch.optim.Adam(twin_model.parameters(), lr=LR, **{path: True} if path != "default" else {})
     inputs, targets = torch.from_numpy(x), torch.from_numpy(labels)
 
-    def step() -> float:
+    def forward_backward() -> float:
         loss = torch.nn.functional.cross_entropy(twin_model(inputs), targets)
         optimizer.zero_grad()
         loss.backward()
-        optimizer.step()
         return loss.item()
 
-    return step
+    return forward_backward, optimizer.step
 
 
 def main() -> None:
@@ -85,7 +88,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     x = rng.random((BATCH, SIZES[0]), dtype=np.float32)
     labels = rng.integers(0, SIZES[-1], BATCH)
-    contenders: dict[str, Callable[[], float]] = {}
+    contenders: dict[str, Parts] = {}
     model, contenders["tinygrad_opt, optim.Adam"] = ours(x, labels)
     try:
         import torch
@@ -95,29 +98,32 @@ def main() -> None:
         torch.set_num_threads(1)
         for path in ("default", "foreach", "fused"):
             contenders[f"PyTorch {torch.__version__}, Adam {path}"] = pytorch(model, x, labels, path)
-    first = {name: [step() for _ in range(3)] for name, step in contenders.items()}  # also warms up
+    first = {}  # the first three losses of each (the steps also warm up)
+    for name, (forward_backward, update) in contenders.items():
+        first[name] = [(forward_backward(), update())[0] for _ in range(3)]
     reference = first["tinygrad_opt, optim.Adam"]
     for name, losses in first.items():
         if not np.allclose(losses, reference, rtol=1e-4):
             raise SystemExit(f"{name} gives the losses {losses}, ours {reference}: not the same work")
-    cpu: dict[str, list[float]] = {name: [] for name in contenders}
-    wall: dict[str, list[float]] = {name: [] for name in contenders}
+    parts: dict[str, list[list[float]]] = {name: [[], []] for name in contenders}
     for _ in range(args.rounds):
-        for name, step in contenders.items():
-            start_cpu, start_wall = time.process_time(), time.perf_counter()
-            step()
-            cpu[name].append(time.process_time() - start_cpu)
-            wall[name].append(time.perf_counter() - start_wall)
-    median = {name: statistics.median(times) for name, times in cpu.items()}
+        for name, pair in contenders.items():
+            for part, times in zip(pair, parts[name], strict=True):
+                start = time.process_time()
+                part()
+                times.append(time.process_time() - start)
+    median_parts = {name: [statistics.median(times) for times in both] for name, both in parts.items()}
+    median = {name: sum(both) for name, both in median_parts.items()}
     peers = [name for name in contenders if name.startswith("PyTorch")]
     best = min(peers, key=median.get) if peers else None
     print(f"MLP {'-'.join(map(str, SIZES))}, batch {BATCH}, float32, Adam; one thread each side; "
           f"median of {args.rounds} rounds (load average {os.getloadavg()[0]:.1f})\n")
-    print("| contender | CPU ms per step | wall-clock ms | time / PyTorch's fastest |")
-    print("|---|---|---|---|")
+    print("| contender | forward + backward | optimizer step | CPU ms per step | time / PyTorch's fastest |")
+    print("|---|---|---|---|---|")
     for name in contenders:
         ratio = f"{median[name] / median[best]:.2f}" if best else ""
-        print(f"| {name} | {1e3 * median[name]:.2f} | {1e3 * statistics.median(wall[name]):.2f} | {ratio} |")
+        forward_backward, update = (f"{1e3 * t:.2f}" for t in median_parts[name])
+        print(f"| {name} | {forward_backward} | {update} | {1e3 * median[name]:.2f} | {ratio} |")
 
 
 if __name__ == "__main__":
