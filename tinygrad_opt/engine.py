@@ -376,9 +376,11 @@ class Value:
             # (..., n, k) @ (k, m), a Linear on a batch of sequences: B's gradient is one
             # product over the rows of every batch at once, not one product per batch summed.
             k, m = b.shape
-            if a._ctx is not _CONSTANT:
+            if a._ctx is not _CONSTANT:  # a batch of inputs gets no gradient: skip its product
                 a._accumulate(grad @ b._data.T)
-            b._accumulate(_product_laid_out_as(b._data, a._data.reshape(-1, k).T, np.reshape(grad, (-1, m))))
+            if b._ctx is not _CONSTANT:
+                rows, grad_rows = a._data.reshape(-1, k), np.reshape(grad, (-1, m))
+                b._accumulate(_product_laid_out_as(b._data, rows.T, grad_rows))
             return
         # A 1-D left operand acts as a row (1, n), a 1-D right operand as a column (n, 1).
         left = a._data[None, :] if a.ndim == 1 else a._data
