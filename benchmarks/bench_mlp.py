@@ -37,6 +37,8 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # time this checkout, not an installed copy
 
+from blas_note import blas_note  # noqa: E402  (beside this file)
+
 from tinygrad_opt import nn, optim  # noqa: E402
 
 SIZES, BATCH, LR = [784, 256, 256, 10], 128, 1e-3
@@ -116,6 +118,7 @@ def main() -> None:
     median = {name: sum(both) for name, both in median_parts.items()}
     peers = [name for name in contenders if name.startswith("PyTorch")]
     best = min(peers, key=median.get) if peers else None
+    print(blas_note())
     print(f"MLP {'-'.join(map(str, SIZES))}, batch {BATCH}, float32, Adam; one thread each side; "
           f"median of {args.rounds} rounds (load average {os.getloadavg()[0]:.1f})\n")
     print("| contender | forward + backward | optimizer step | CPU ms per step | time / PyTorch's fastest |")
