@@ -63,6 +63,8 @@ test: $(VENV)/.installed dot browser lint
 bench: $(VENV)/.installed
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) benchmarks/bench_engine.py
+	$(PY) benchmarks/bench_mlp.py
+	$(PY) benchmarks/profile_gpt.py
 	$(PY) benchmarks/bench_optim.py
 	$(PY) benchmarks/bench_race.py
 	$(PY) benchmarks/bench_viz.py

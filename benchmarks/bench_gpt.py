@@ -45,6 +45,7 @@ from collections.abc import Callable  # noqa: E402
 from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
+from blas_note import blas_note  # noqa: E402  (beside this file)
 
 from tinygrad_opt import nn, no_grad, optim  # noqa: E402
 from tinygrad_opt.data import load_shakespeare  # noqa: E402
@@ -410,6 +411,7 @@ def main() -> None:
         return
     rng = np.random.default_rng(SEED)
     batches = [get_batch(train_data, rng) for _ in range(16)]
+    print(blas_note())
     print(f"nanoGPT's CPU configuration: {N_LAYER} layers, {N_HEAD} heads, {N_EMBD} wide, "
           f"block {BLOCK_SIZE}, batch {BATCH_SIZE}, vocabulary {vocab_size}; PyTorch {torch.__version__}, "
           f"NumPy {np.__version__}, Python {sys.version.split()[0]}\n")

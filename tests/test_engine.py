@@ -158,6 +158,28 @@ def test_indexing_with_ints_slices_and_integer_arrays():
     np.testing.assert_array_equal(x.grad, [2, 0, 1])
 
 
+@pytest.mark.parametrize("index", [
+    np.array([[0, 4, 4], [1, 0, -1]]),  # an embedding's ids: rows, repeated, one negative
+    (np.array([0, 0, 2]), np.array([1, 1, -1])),  # pairs of (row, column), one pair twice
+    (np.array([[0], [3]]), np.array([0, 0, 2])),  # arrays that broadcast
+    [1, 1, 2],  # a list
+    (slice(None), np.array([0, 0])),  # a slice beside an array
+    np.zeros(0, dtype=int),  # nothing picked
+    np.array([True, False, True, True, False]),  # a mask
+    (Ellipsis, slice(1, 3)),
+])
+def test_indexing_scatters_the_gradient_back_as_np_add_at_does(index):
+    data = rng.normal(size=(5, 3)).astype(np.float32)
+    x = Value(data)
+    out = x[index]
+    grad = rng.normal(size=out.shape).astype(np.float32)
+    out.backward(grad)
+    expected = np.zeros_like(data)
+    np.add.at(expected, index, grad)
+    assert x.grad.dtype == np.float32
+    np.testing.assert_allclose(x.grad, expected, rtol=1e-6, atol=1e-7)
+
+
 @pytest.mark.parametrize("axis", [-1, 0])
 def test_softmax_and_log_softmax(axis):
     x = tensor(3, 4)
@@ -326,6 +348,82 @@ def test_a_node_used_many_times_gets_the_summed_gradient():
     y = x + x * x + x * 3.0  # dy/dx = 1 + 2x + 3
     y.backward()
     assert x.grad == 8.0
+
+
+def test_shared_gradients_are_never_written_twice():
+    # An intermediate node keeps its first gradient without copying it; `y + y` hands the
+    # same array to y twice and `a + b` to two leaves: nothing may be added into it in place.
+    a, b = Value(np.ones(3)), Value(np.full(3, 2.0))
+    y = a * 2.0
+    z = y + y
+    total = z + b
+    total.backward(np.ones(3))
+    np.testing.assert_array_equal(z.grad, np.ones(3))  # not doubled by y's second gradient
+    np.testing.assert_array_equal(y.grad, np.full(3, 2.0))
+    np.testing.assert_array_equal(a.grad, np.full(3, 4.0))
+    # each leaf holds an array of its own, updated in place, so in-place clipping scales it once
+    s, t = Value(np.ones(2)), Value(np.ones(2))
+    before = s.grad
+    (s + t).sum().backward()
+    assert s.grad is before and s.grad is not t.grad
+    optim.clip_grad_norm([s, t], 1.0)
+    np.testing.assert_allclose(s.grad, np.full(2, 0.5), rtol=1e-5)
+    np.testing.assert_allclose(t.grad, np.full(2, 0.5), rtol=1e-5)
+
+
+def test_intermediate_gradients_keep_their_dtype_and_shape():
+    x = Value(np.ones((2, 3), dtype=np.float32))
+    h = x * 3.0
+    out = operation(h.data.sum(), (h,), "sum64", lambda out, g: (np.float64(g),))  # a float64 number back
+    out.backward()
+    assert h.grad.dtype == np.float32 and h.grad.shape == (2, 3)
+    assert x.grad.dtype == np.float32
+    np.testing.assert_array_equal(x.grad, np.full((2, 3), 3.0, dtype=np.float32))
+
+
+def test_a_micrograd_closure_on_a_shared_gradient_adds_into_a_copy():
+    x = Value(np.ones(2))
+    h = x * 1.0
+    y = h + 0.0  # h's gradient is the very array of y's
+    out = Value(h.data * 5.0, (h,), "times5")
+
+    def times5_backward():
+        h.grad += 5.0 * out.grad  # in place, as micrograd writes it
+
+    out._backward = times5_backward
+    for loss in (y.sum() + out.sum(), out.sum() + y.sum()):  # either order of the two rules
+        x.zero_grad()
+        loss.backward()
+        np.testing.assert_array_equal(y.grad, np.ones(2))  # y's own gradient untouched
+        np.testing.assert_array_equal(x.grad, np.full(2, 6.0))
+
+
+def test_an_array_wrapped_by_as_value_is_a_constant_without_a_gradient():
+    w = Value(rng.normal(size=(3, 2)))
+    batch = rng.normal(size=(4, 3))
+    constant, leaf = as_value(batch), Value(batch)
+    (constant @ w).sum().backward()
+    w_grad = w.grad.copy()
+    np.testing.assert_array_equal(constant.grad, np.zeros((4, 3)))  # its product was skipped
+    w.zero_grad()
+    (leaf @ w).sum().backward()
+    np.testing.assert_array_equal(w.grad, w_grad)  # the weight's gradient is the same either way
+    np.testing.assert_allclose(leaf.grad, np.ones((4, 2)) @ w.data.T)  # a Value gets its own
+    (constant * w.data[:, 0]).sum().backward()
+    np.testing.assert_array_equal(constant.grad, np.zeros((4, 3)))
+
+
+@pytest.mark.parametrize("batch_shape", [(5,), (2, 5)])
+def test_a_transposed_weight_gets_the_right_gradient_in_its_own_layout(batch_shape):
+    w = Value(rng.normal(size=(4, 3)))  # used as w.T, as Linear does
+    x = Value(rng.normal(size=(*batch_shape, 3)))
+    out = x @ w.T
+    grad = rng.normal(size=out.shape)
+    out.backward(grad)
+    rows, grad_rows = x.data.reshape(-1, 3), grad.reshape(-1, 4)
+    np.testing.assert_allclose(w.grad, grad_rows.T @ rows, rtol=1e-12)
+    np.testing.assert_allclose(x.grad, grad @ w.data, rtol=1e-12)
+    assert gradcheck(lambda a, b: a @ b.T, x, w)
 
 
 def test_backward_of_a_non_scalar_needs_a_gradient():

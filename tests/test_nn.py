@@ -14,6 +14,7 @@ import pytest
 from tinygrad_opt import Value, gradcheck, nn
 from tinygrad_opt.data import make_moons, make_spirals
 from tinygrad_opt.nn import init, scalar
+from tinygrad_opt.nn.layers import _erf
 
 
 # ----------------------------------------------------------------------- Module
@@ -197,6 +198,48 @@ def test_gelu_exact_values_and_gradient():
     # d/dx x Phi(x) = Phi(x) + x phi(x), phi(1) = exp(-1/2) / sqrt(2 pi)
     assert one.grad == pytest.approx(0.8413447460685429 + math.exp(-0.5) / math.sqrt(2 * math.pi))
     assert gradcheck(lambda v: nn.gelu(v), Value(np.linspace(-3, 3, 7)))
+
+
+def test_erf_equals_math_erf_to_a_unit_in_the_last_place():
+    # Cody's rational approximations (nn/layers.py) against the C library's erf, on each of
+    # the three intervals, their edges, tiny and huge arguments, and both signs.
+    rng = np.random.default_rng(0)
+    edges = np.array([0.46875, 4.0, 6.0])
+    x = np.concatenate([
+        rng.normal(0, 3, 20_000), np.linspace(-7, 7, 20_001), rng.uniform(-0.47, 0.47, 5_000),
+        np.nextafter(edges, 0), edges, np.nextafter(edges, 10), -edges,
+        10.0 ** rng.uniform(-310, 2, 5_000) * rng.choice([-1, 1], 5_000),
+    ])
+    expected = np.array([math.erf(v) for v in x])
+    got = _erf(x)
+    assert np.abs(got - expected).max() <= 2.3e-16
+    normal = np.abs(expected) >= np.finfo(np.float64).tiny  # a subnormal has fewer digits to compare
+    assert (np.abs(got - expected)[normal] / np.abs(expected[normal])).max() <= 4.5e-16
+
+
+def test_erf_of_float32_is_float32_within_four_units_in_the_last_place():
+    x = np.concatenate([np.random.default_rng(2).normal(0, 3, 20_000), np.linspace(-7, 7, 20_001)])
+    x = x.astype(np.float32)
+    got = _erf(x)
+    assert got.dtype == np.float32
+    expected = np.array([math.erf(v) for v in x.astype(np.float64)])
+    ulps = np.abs(got - expected) / np.spacing(np.abs(expected).astype(np.float32)).astype(np.float64)
+    assert ulps.max() <= 4.0 and np.abs(got - expected).max() <= 2e-7
+
+
+def test_erf_special_values():
+    got = _erf(np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 30.0, -30.0]))
+    assert np.isnan(got[0])
+    np.testing.assert_array_equal(got[1:], [1.0, -1.0, 0.0, -0.0, 1.0, -1.0])
+    assert not np.signbit(got[3]) and np.signbit(got[4])  # erf(-0.0) = -0.0
+
+
+def test_gelu_keeps_float32_and_equals_the_float64_result():
+    x = np.random.default_rng(1).normal(0, 2, 1000)
+    out32 = nn.gelu(Value(x.astype(np.float32)))
+    assert out32.data.dtype == np.float32
+    np.testing.assert_allclose(out32.data, nn.gelu(Value(x)).data, rtol=1e-6, atol=1e-7)
+    out32.sum().backward()
 
 
 def test_gelu_tanh_approximation():

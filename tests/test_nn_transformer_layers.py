@@ -1,4 +1,5 @@
-"""Embedding, LayerNorm and Dropout against PyTorch (tests/golden/layers.npz) and central differences."""
+"""Embedding, LayerNorm, Dropout and attention against PyTorch (tests/golden/layers.npz, attention.npz) and
+central differences."""
 
 from pathlib import Path
 
@@ -9,6 +10,7 @@ from tinygrad_opt import Value, nn
 from tinygrad_opt.gradcheck import gradcheck
 
 GOLDEN = np.load(Path(__file__).parent / "golden" / "layers.npz")
+ATTENTION = np.load(Path(__file__).parent / "golden" / "attention.npz")
 
 
 def check(name, inputs, out):
@@ -24,6 +26,58 @@ def test_layer_norm_equals_pytorch():
     check("layer_norm", inputs, nn.layer_norm(inputs["x"], 5, inputs["weight"], inputs["bias"]))
     x = Value(GOLDEN["layer_norm_2d.x"])  # normalised over the last two axes; far from mean 0 and variance 1
     check("layer_norm_2d", {"x": x}, nn.layer_norm(x, (4, 5)))
+
+
+@pytest.mark.parametrize("affine", ["weight and bias", "weight", "bias", "neither"])
+@pytest.mark.parametrize("normalized_shape", [(5,), (4, 5)])
+def test_layer_norms_backward_rule_matches_central_differences(affine, normalized_shape):
+    rng = np.random.default_rng(3)
+    x = Value(rng.standard_normal((3, 4, 5)) * 2 + 1)
+    weight = Value(rng.standard_normal(normalized_shape)) if "weight" in affine else None
+    bias = Value(rng.standard_normal(normalized_shape)) if "bias" in affine else None
+    mix = rng.standard_normal((3, 4, 5))  # a loss that weighs each output differently
+    inputs = [v for v in (x, weight, bias) if v is not None]
+    assert gradcheck(lambda *_: (nn.layer_norm(x, normalized_shape, weight, bias) * mix).sum(), *inputs)
+
+
+def test_layer_norm_keeps_float32():
+    layer = nn.LayerNorm(5).to(np.float32)
+    x = Value(np.random.default_rng(4).standard_normal((2, 5)).astype(np.float32))
+    y = layer(x)
+    y.backward(np.ones((2, 5), dtype=np.float32))
+    assert y.dtype == np.float32 and x.grad.dtype == np.float32 and layer.weight.grad.dtype == np.float32
+
+
+@pytest.mark.parametrize("case", ["causal", "full"])
+def test_scaled_dot_product_attention_equals_pytorch(case):
+    q, k, v = (Value(ATTENTION[f"{case}.{key}"]) for key in ("q", "k", "v"))
+    out = nn.scaled_dot_product_attention(q, k, v, is_causal=case == "causal")
+    np.testing.assert_allclose(out.data, ATTENTION[f"{case}.out"], rtol=1e-12, atol=1e-13)
+    out.backward(ATTENTION[f"{case}.grad_out"])
+    for key, value in (("q", q), ("k", k), ("v", v)):
+        np.testing.assert_allclose(value.grad, ATTENTION[f"{case}.grad_{key}"], rtol=1e-10, atol=1e-12,
+                                   err_msg=key)
+
+
+@pytest.mark.parametrize("is_causal", [True, False])
+def test_scaled_dot_product_attention_matches_central_differences_and_the_ops_it_fuses(is_causal):
+    rng = np.random.default_rng(5)
+    q, k, v = (Value(rng.standard_normal((2, 4, 3))) for _ in range(3))
+    mix = rng.standard_normal((2, 4, 3))
+    assert gradcheck(lambda *_: (nn.scaled_dot_product_attention(q, k, v, is_causal) * mix).sum(), q, k, v)
+    mask = np.triu(np.full((4, 4), -np.inf), k=1) if is_causal else np.zeros((4, 4))
+    by_ops = ((q @ k.transpose(0, 2, 1)) * (1 / np.sqrt(3)) + mask).softmax(axis=-1) @ v
+    fused = nn.scaled_dot_product_attention(q, k, v, is_causal)
+    np.testing.assert_allclose(fused.data, by_ops.data, rtol=1e-12)
+
+
+def test_scaled_dot_product_attention_keeps_float32_and_checks_shapes():
+    q = Value(np.ones((2, 3, 4), dtype=np.float32))
+    out = nn.scaled_dot_product_attention(q, q, q, is_causal=True)
+    out.backward(np.ones((2, 3, 4), dtype=np.float32))
+    assert out.dtype == np.float32 and q.grad.dtype == np.float32
+    with pytest.raises(ValueError, match=r"one shape.*\(2, 3, 4\), \(2, 3, 5\)"):
+        nn.scaled_dot_product_attention(q, Value(np.ones((2, 3, 5))), q)
 
 
 def test_layer_norm_module_starts_as_pure_normalisation():

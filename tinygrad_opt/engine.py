@@ -116,16 +116,15 @@ class Value:
         """The output node of an operation (under `no_grad`: no inputs, no backward rule).
 
         It has the class of the first input, so operations on a subclass of Value give
-        that subclass.
+        that subclass. Its gradient starts as the number 0.0, scalar or tensor: no array of
+        zeros is made for a node until (unless) `backward` reaches it, see `_accumulate`.
         """
         out = _new_node(inputs[0].__class__)
-        if type(data) is float:
-            out.grad = 0.0
-        else:
+        if type(data) is not float:
             data = np.asarray(data)
             if data.ndim == 0 and all(type(v._data) is float for v in inputs):
                 data = float(data)  # an operation on scalars gives a scalar
-            out.grad = _zeros(data)
+        out.grad = 0.0
         out._data = data
         out.label = ""
         out._op = op
@@ -136,13 +135,25 @@ class Value:
         return out
 
     def _accumulate(self, grad: Any) -> None:
-        """Add an incoming gradient, summed back to this node's shape if it was broadcast."""
+        """Add an incoming gradient, summed back to this node's shape if it was broadcast.
+
+        A leaf (a parameter, an input) adds into its own array, in place. An intermediate
+        node keeps the first gradient it gets as it is, instead of adding it into an array
+        of zeros made for the purpose (in a GPT that was a fifth of the backward pass). That
+        array may also be another node's (`a + b` hands one gradient to both), so a second
+        gradient is added out of place: no node ever writes into an array it did not make.
+        """
         if type(grad) is float and type(self._data) is float:
             self.grad += grad
         elif type(self._data) is float:
             self.grad += float(np.sum(grad))
+        elif not self._prev:
+            if self._ctx is not _CONSTANT:  # a constant (see as_value) keeps no gradient
+                self.grad += _sum_to_shape(grad, self._data.shape)
+        elif type(self.grad) is float:  # the first gradient to reach this node (backward set 0.0)
+            self.grad = _gradient_like(grad, self._data)
         else:
-            self.grad += _sum_to_shape(grad, self._data.shape)
+            self.grad = self.grad + _gradient_like(grad, self._data)
 
     # micrograd's `_backward`: a zero-argument function that runs this node's backward rule.
     # Reading it gives one (for the engine's ops, made on the spot, so no node keeps a
@@ -366,15 +377,27 @@ class Value:
     @staticmethod
     def _matmul_backward(out: Value, grad: Any) -> None:  # C = AB: dA = G B^T, dB = A^T G
         a, b = out._prev
+        if a.ndim > 2 and b.ndim == 2:
+            # (..., n, k) @ (k, m), a Linear on a batch of sequences: B's gradient is one
+            # product over the rows of every batch at once, not one product per batch summed.
+            k, m = b.shape
+            if a._ctx is not _CONSTANT:  # a batch of inputs gets no gradient: skip its product
+                a._accumulate(grad @ b._data.T)
+            if b._ctx is not _CONSTANT:
+                rows, grad_rows = a._data.reshape(-1, k), np.reshape(grad, (-1, m))
+                b._accumulate(_product_laid_out_as(b._data, rows.T, grad_rows))
+            return
         # A 1-D left operand acts as a row (1, n), a 1-D right operand as a column (n, 1).
         left = a._data[None, :] if a.ndim == 1 else a._data
         right = b._data[:, None] if b.ndim == 1 else b._data
         g = np.expand_dims(grad, -1) if b.ndim == 1 else grad
         g = np.expand_dims(g, -2) if a.ndim == 1 else g
-        grad_a = g @ np.swapaxes(right, -1, -2)
-        grad_b = np.swapaxes(left, -1, -2) @ g
-        a._accumulate(grad_a[..., 0, :] if a.ndim == 1 else grad_a)  # batch axes sum in _accumulate
-        b._accumulate(grad_b[..., 0] if b.ndim == 1 else grad_b)
+        if a._ctx is not _CONSTANT:  # a batch of inputs gets no gradient: skip its product
+            grad_a = g @ np.swapaxes(right, -1, -2)
+            a._accumulate(grad_a[..., 0, :] if a.ndim == 1 else grad_a)  # batch axes sum in _accumulate
+        if b._ctx is not _CONSTANT:
+            grad_b = _product_laid_out_as(right, np.swapaxes(left, -1, -2), g)
+            b._accumulate(grad_b[..., 0] if b.ndim == 1 else grad_b)
 
     def __rmatmul__(self, other: Any) -> Value:  # other @ self
         return _constant_like(self, other) @ self
@@ -469,9 +492,12 @@ class Value:
 
     @staticmethod
     def _getitem_backward(out: Value, grad: Any) -> None:  # scatter back; repeated indices add up
-        x = out._prev[0]
-        full = _zeros(x._data)
-        np.add.at(full, out._ctx, grad)
+        x, index = out._prev[0], out._ctx
+        if _names_each_element_once(index):  # ints, slices, masks: a plain assignment scatters
+            full = np.zeros(x._data.shape, x._data.dtype)
+            full[index] = grad
+        else:  # integer arrays may name an element twice (an embedding's repeated ids)
+            full = _scatter_add(x._data, index, grad)
         x._accumulate(full)
 
     # ------------------------------------------------------------------ softmax
@@ -768,11 +794,12 @@ class Value:
         elif np.shape(grad) != self.shape:
             raise ValueError(f"backward(grad) needs grad of shape {self.shape}, got {np.shape(grad)}")
         # 1. Order the graph so that every node comes after all of its inputs, and clear the
-        #    old gradients of intermediate nodes (leaves keep accumulating).
+        #    old gradients of intermediate nodes (leaves keep accumulating). 0.0 stands for
+        #    zero for tensors too: a node's first incoming gradient replaces it (`_accumulate`).
         order = topological_order(self)
         for node in order:
             if node._prev:
-                node.grad = 0.0 if type(node._data) is float else np.zeros(node._data.shape, node._data.dtype)
+                node.grad = 0.0
         # 2. Walk the order backwards from the output: a node has received the gradient of
         #    every use of it before it passes its own on.
         self._accumulate(grad if type(self._data) is float else np.asarray(grad, dtype=self._data.dtype))
@@ -942,6 +969,11 @@ class _Closure:
         self.closure = closure
 
     def __call__(self, out: Value, grad: Any) -> None:
+        # A closure adds with `+=`, in place for an array: first give each input an array
+        # of its own, as the gradient it holds may be shared with another node (`_accumulate`).
+        for v in out._prev:
+            if v._prev and type(v.grad) is np.ndarray:
+                v.grad = v.grad.copy()
         self.closure()
 
 
@@ -1197,14 +1229,27 @@ def _grad_like(grad: Any, data: Any) -> Any:
     return grad if type(grad) is np.ndarray and grad.dtype == data.dtype else np.array(grad, data.dtype)
 
 
+# The `_ctx` of a constant: a tensor that `as_value` wrapped. A leaf has no saved context
+# otherwise, so this marks it without another field on every node.
+_CONSTANT = "a constant: it gets no gradient"
+
+
 def as_value(x: Any) -> Value:
     """`x` as a Value: a Value as it is, a list of Values (a micrograd model's outputs)
-    stacked into one, and a number, list or array wrapped as a constant."""
+    stacked into one, and a number, list or array wrapped as a constant.
+
+    A wrapped array is a constant: it gets no gradient, so `x @ w` on a batch of inputs does
+    not compute the gradient of the inputs (PyTorch's `requires_grad=False`). To
+    backpropagate into an array, make it a Value first: `Value(array)`.
+    """
     if isinstance(x, Value):
         return x
     if isinstance(x, (list, tuple)) and any(isinstance(item, Value) for item in x):
         return stack(x)
-    return Value(x)
+    constant = Value(x)
+    if type(constant._data) is not float:
+        constant._ctx = _CONSTANT
+    return constant
 
 
 def _constant_like(model: Value, x: Any) -> Value:
@@ -1227,6 +1272,58 @@ def _sum_to_shape(grad: Any, shape: tuple[int, ...]) -> Any:
     grad = np.sum(grad, axis=tuple(range(np.ndim(grad) - len(shape))))  # added leading axes
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
     return np.sum(grad, axis=stretched, keepdims=True) if stretched else grad
+
+
+def _product_laid_out_as(operand: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """x @ y, in the memory order of `operand`, whose gradient it is. A transposed matrix
+    (Linear's `weight.T`) gets (y^T x^T)^T: the same numbers, for the same work in BLAS,
+    but laid out so that the transpose's backward rule hands the weight a gradient in its
+    own row order; adding a transposed array into it would read memory by strides."""
+    if operand.ndim == 2 and x.ndim == 2 and operand.flags.f_contiguous and not operand.flags.c_contiguous:
+        return (y.T @ x.T).T
+    return x @ y
+
+
+def _names_each_element_once(index: Any) -> bool:
+    """Whether an index (ints, slices, None, ..., boolean masks) can select no element twice;
+    an integer array or list can."""
+    for item in index if type(index) is tuple else (index,):
+        if isinstance(item, (np.ndarray, list)) and np.asarray(item).dtype != bool:
+            return False
+    return True
+
+
+def _scatter_add(data: np.ndarray, index: Any, grad: np.ndarray) -> np.ndarray:
+    """An array like `data`, zero except `full[index] += grad`, with repeated entries adding up.
+
+    `np.add.at` does this for any index, one element at a time. For the common case, integer
+    arrays picking rows of the leading axes (an embedding's ids, `x[rows, cols]`), the rows
+    are sorted instead, each run of equal rows summed by one `np.add.reduceat` and written once.
+    """
+    arrays = index if type(index) is tuple else (index,)
+    if not all(isinstance(a, (np.ndarray, list)) for a in arrays):
+        full = np.zeros(data.shape, data.dtype)
+        np.add.at(full, index, grad)
+        return full
+    lead = data.shape[:len(arrays)]
+    # the flat number of each picked row of the leading axes; "wrap" counts -1 as the last
+    rows = np.ravel_multi_index(np.broadcast_arrays(*arrays), lead, mode="wrap").reshape(-1)
+    row_size = math.prod(data.shape[len(arrays):])
+    grad_rows = np.reshape(grad, (rows.size, row_size))  # one row of the trailing axes per index
+    full = np.zeros((math.prod(lead), row_size), data.dtype)
+    if rows.size:
+        order = np.argsort(rows, kind="stable")
+        sorted_rows = rows[order]
+        starts = np.flatnonzero(np.concatenate(([True], sorted_rows[1:] != sorted_rows[:-1])))
+        full[sorted_rows[starts]] = np.add.reduceat(grad_rows[order], starts, axis=0)
+    return full.reshape(data.shape)
+
+
+def _gradient_like(grad: Any, data: np.ndarray) -> np.ndarray:
+    """`grad` as an array of data's shape and dtype: summed where broadcasting stretched
+    `data`, spread (a read-only view) where `grad` is smaller, cast only if its dtype differs."""
+    grad = np.asarray(_sum_to_shape(grad, data.shape), dtype=data.dtype)
+    return grad if grad.shape == data.shape else np.broadcast_to(grad, data.shape)
 
 
 def _zeros(data: Any) -> Any:

@@ -23,7 +23,13 @@ from tinygrad_opt.nn.losses import (
     softmax,
 )
 from tinygrad_opt.nn.module import Module
-from tinygrad_opt.nn.transformer import Dropout, Embedding, LayerNorm, layer_norm
+from tinygrad_opt.nn.transformer import (
+    Dropout,
+    Embedding,
+    LayerNorm,
+    layer_norm,
+    scaled_dot_product_attention,
+)
 
 __all__ = [
     "AvgPool2d",
@@ -39,6 +45,7 @@ __all__ = [
     "Embedding",
     "LayerNorm",
     "layer_norm",
+    "scaled_dot_product_attention",
     "MLP",
     "Linear",
     "Module",

@@ -25,7 +25,7 @@ from tinygrad_opt.engine import Value, no_grad
 from tinygrad_opt.nn import init
 from tinygrad_opt.nn.layers import Linear, gelu
 from tinygrad_opt.nn.module import Module
-from tinygrad_opt.nn.transformer import Dropout, Embedding, LayerNorm
+from tinygrad_opt.nn.transformer import Dropout, Embedding, LayerNorm, scaled_dot_product_attention
 
 
 class CausalSelfAttention(Module):
@@ -46,25 +46,38 @@ class CausalSelfAttention(Module):
 
     def forward(self, x: Value) -> Value:
         B, T, C = x.shape
-        weights, v = self.attend(x)
-        y = self.attn_dropout(weights) @ v  # (B, nh, T, hs): a weighted average of the values
+        q, k, v = self.heads(x)
+        if self.training and self.attn_dropout.p > 0:  # dropout on the weights: build them op by op
+            y = self.attn_dropout(self.weights(q, k)) @ v  # (B, nh, T, hs): weighted averages of v
+        else:  # the same in one op, with its own backward rule (as nanoGPT's flash attention)
+            y = scaled_dot_product_attention(q, k, v, is_causal=True)  # (B, nh, T, hs)
         y = y.transpose(0, 2, 1, 3).reshape(B, T, C)  # the heads side by side again
         return self.resid_dropout(self.c_proj(y))
 
-    def attend(self, x: Value) -> tuple[Value, Value]:
-        """The attention weights (B, nh, T, T) and the values (B, nh, T, hs) they average.
-
-        Row t of a head's weights says how much position t takes from each position 0 .. t;
-        it sums to 1, and every weight above the diagonal is 0.
-        """
+    def heads(self, x: Value) -> tuple[Value, Value, Value]:
+        """Queries, keys and values (B, T, C) -> three (B, nh, T, hs): one slice of C per head."""
         B, T, C = x.shape
         nh, hs = self.n_head, C // self.n_head
         qkv = self.c_attn(x)  # (B, T, 3C)
         # split into q, k, v and move the head axis forward: (B, T, C) -> (B, nh, T, hs)
         q, k, v = (qkv[:, :, i * C:(i + 1) * C].reshape(B, T, nh, hs).transpose(0, 2, 1, 3) for i in range(3))
+        return q, k, v
+
+    def weights(self, q: Value, k: Value) -> Value:
+        """The attention weights (B, nh, T, T): softmax(q k^T / sqrt(hs)) under the causal mask.
+
+        Row t of a head's weights says how much position t takes from each position 0 .. t;
+        it sums to 1, and every weight above the diagonal is 0.
+        """
+        T, hs = q.shape[-2:]
         scores = (q @ k.transpose(0, 1, 3, 2)) * (1.0 / math.sqrt(hs))  # (B, nh, T, T)
-        scores = scores + self._mask[:T, :T].astype(x.dtype)  # causal: no peeking at later positions
-        return scores.softmax(axis=-1), v  # each row sums to 1
+        scores = scores + self._mask[:T, :T].astype(q.dtype)  # causal: no peeking at later positions
+        return scores.softmax(axis=-1)  # each row sums to 1
+
+    def attend(self, x: Value) -> tuple[Value, Value]:
+        """The attention weights (B, nh, T, T) and the values (B, nh, T, hs) they average."""
+        q, k, v = self.heads(x)
+        return self.weights(q, k), v
 
 
 class MLP(Module):

@@ -121,9 +121,76 @@ class GELU(Module):
         return "GELU()" if self.approximate == "none" else "GELU(approximate='tanh')"
 
 
-# NumPy has no erf: apply math.erf (exact to double precision) element by element. That is
-# slower than a NumPy ufunc on large batches; approximate="tanh" is all NumPy.
-_erf = np.vectorize(math.erf, otypes=[np.float64])
+# NumPy has no erf, and math.erf element by element (np.vectorize) is a Python call per
+# number: in a small GPT that was most of a training step. `_erf` is W. J. Cody's rational
+# Chebyshev approximation ("Rational Chebyshev approximations for the error function", Math.
+# Comp. 23 (1969), 631-638; the coefficients of his CALERF routine), as accurate as math.erf
+# to about one unit in the last place, in whole-array NumPy. Three intervals of |x|:
+#   |x| <= 0.46875   erf(x) = x P(x^2) / Q(x^2)
+#   |x| <= 4         erfc(x) = exp(-x^2) P(x) / Q(x)
+#   |x| > 4          erfc(x) = exp(-x^2) / x (1/sqrt(pi) + z P(z) / Q(z)), z = 1 / x^2
+# and erf = 1 - erfc in the last two. Each P / Q lists its coefficients from the constant
+# term up; `_polynomial` evaluates them by Horner's rule. (Cody's routine also computes
+# exp(-x^2) in two pieces, to keep erfc's relative error small far out in the tail; erf
+# needs only erfc's absolute error, which exp(-x * x) keeps within 0.2 units of the last place.)
+_ERF_P1 = (3.20937758913846947e03, 3.77485237685302021e02, 1.13864154151050156e02,
+           3.16112374387056560e00, 1.85777706184603153e-1)
+_ERF_Q1 = (2.84423683343917062e03, 1.28261652607737228e03, 2.44024637934444173e02,
+           2.36012909523441209e01, 1.0)
+_ERFC_P2 = (1.23033935479799725e03, 2.05107837782607147e03, 1.71204761263407058e03,
+            8.81952221241769090e02, 2.98635138197400131e02, 6.61191906371416295e01,
+            8.88314979438837594e00, 5.64188496988670089e-1, 2.15311535474403846e-8)
+_ERFC_Q2 = (1.23033935480374942e03, 3.43936767414372164e03, 4.36261909014324716e03,
+            3.29079923573345963e03, 1.62138957456669019e03, 5.37181101862009858e02,
+            1.17693950891312499e02, 1.57449261107098347e01, 1.0)
+_ERFC_P3 = (6.58749161529837803e-4, 1.60837851487422766e-2, 1.25781726111229246e-1,
+            3.60344899949804439e-1, 3.05326634961232344e-1, 1.63153871373020978e-2)
+_ERFC_Q3 = (2.33520497626869185e-3, 6.05183413124413191e-2, 5.27905102951428412e-1,
+            1.87295284992346725e00, 2.56852019228982242e00, 1.0)
+
+
+def _polynomial(coefficients: tuple[float, ...], x: np.ndarray) -> np.ndarray:
+    """c0 + c1 x + c2 x^2 + ..., by Horner's rule."""
+    result = np.full_like(x, coefficients[-1])
+    for c in reversed(coefficients[:-1]):
+        result *= x
+        result += c
+    return result
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    """erf(x) elementwise (Cody 1969, above), in x's precision: float32 stays float32 (within 4
+    units in its last place, 2e-7), anything else is computed in float64 (within one). erf(-x) =
+    -erf(x), erf(+-inf) = +-1, erf(-0.0) = -0.0, nan stays nan.
+
+    The formulas make a few dozen passes over their argument, so `x` goes through them in
+    pieces of 65,536 elements, whose temporaries stay in the processor's cache (a third
+    faster than whole (12, 64, 512) arrays)."""
+    x = np.asarray(x)
+    flat = (x if x.dtype == np.float32 else x.astype(np.float64)).reshape(-1)
+    result = np.empty_like(flat)
+    for start in range(0, flat.size, 65536):
+        result[start:start + 65536] = _erf_piece(flat[start:start + 65536])
+    return result.reshape(x.shape)
+
+
+def _erf_piece(x: np.ndarray) -> np.ndarray:
+    """Cody's three intervals on a 1-D array. Each interval's formula is evaluated on every
+    element (clipped into the interval) and `np.where` picks the right one: cheaper in NumPy
+    than gathering and scattering the elements of each interval."""
+    y = np.abs(x)
+    v = np.minimum(y, 0.46875)
+    small = v * _polynomial(_ERF_P1, v * v) / _polynomial(_ERF_Q1, v * v)
+    v = np.clip(y, 0.46875, 4)
+    middle = 1 - np.exp(-v * v) * _polynomial(_ERFC_P2, v) / _polynomial(_ERFC_Q2, v)
+    result = np.where(y <= 0.46875, small, middle)
+    if np.any(~(y <= 4)):  # rare in a network: |x| > 4, inf or nan
+        v = np.clip(y, 4, 6)  # erf(y) rounds to 1 once y > 6
+        z = 1 / (v * v)
+        tail = (1 / math.sqrt(math.pi) - z * _polynomial(_ERFC_P3, z) / _polynomial(_ERFC_Q3, z)) / v
+        large = np.where(y > 6, 1.0, 1 - np.exp(-v * v) * tail)  # nan > 6 is False: nan stays
+        result = np.where(y <= 4, result, large)
+    return np.copysign(result, x)
 
 
 def gelu(x: Any, approximate: str = "none") -> Value:
@@ -141,7 +208,7 @@ def gelu(x: Any, approximate: str = "none") -> Value:
     if type(data) is float:
         cdf = 0.5 * (1 + math.erf(data / math.sqrt(2)))
     else:
-        cdf = (0.5 * (1 + _erf(data / math.sqrt(2)))).astype(data.dtype)  # float32 stays float32
+        cdf = (0.5 * (1 + _erf(data / math.sqrt(2)))).astype(data.dtype, copy=False)
     return operation(data * cdf, (x,), "GELU", _gelu_backward, saved=cdf)
 
 

@@ -6,12 +6,13 @@ Layouts, defaults and initialisation follow PyTorch's `nn.Embedding`, `nn.LayerN
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from tinygrad_opt.engine import Value
+from tinygrad_opt.engine import Value, operation
 from tinygrad_opt.nn import init
 from tinygrad_opt.nn.module import Module
 
@@ -48,18 +49,79 @@ def layer_norm(x: Any, normalized_shape: int | Sequence[int], weight: Value | No
     """(x - mean) / sqrt(var + eps) * weight + bias over the last len(normalized_shape) axes.
 
     The variance is the biased one (divided by n, not n - 1), as in PyTorch's `F.layer_norm`.
+    One op with its backward rule written out (below), rather than the nine ops of the
+    formula: a transformer normalises twice a block, and each of those ops would make its
+    own temporaries forward and backward.
     """
     shape = _as_shape(normalized_shape)
     x = x if isinstance(x, Value) else Value(x)
     if x.shape[x.ndim - len(shape):] != shape:
         raise ValueError(f"layer_norm over the last axes of shape {shape} got x of shape {x.shape}")
     axes = tuple(range(x.ndim - len(shape), x.ndim))
-    centred = x - x.mean(axis=axes, keepdims=True)
-    variance = (centred * centred).mean(axis=axes, keepdims=True)
-    out = centred / (variance + eps).sqrt()
+    centred = x.data - x.data.mean(axis=axes, keepdims=True)
+    inv_std = 1 / np.sqrt((centred * centred).mean(axis=axes, keepdims=True) + eps)
+    x_hat = centred * inv_std  # mean 0, variance 1 over `axes`
+    out = x_hat
     if weight is not None:
-        out = out * weight
-    return out + bias if bias is not None else out
+        out = out * weight.data
+    if bias is not None:
+        out = out + bias.data
+    inputs = [v for v in (x, weight, bias) if v is not None]
+    return operation(out, inputs, "layer_norm", _layer_norm_backward,
+                     saved=(x_hat, inv_std, axes, weight is not None, bias is not None))
+
+
+def _layer_norm_backward(out: Value, grad: Any) -> list[Any]:
+    """With y = x_hat w + b and x_hat = (x - mean) / std over n elements:
+    dL/db = g, dL/dw = g x_hat (both summed over the other axes by the engine), and, with
+    d = g w, dL/dx = (d - mean(d) - x_hat mean(d x_hat)) / std: the two means remove the
+    parts of d that the normalisation cancels (a shift of x, a scaling of x)."""
+    x_hat, inv_std, axes, has_weight, has_bias = out.saved
+    d = grad * out.inputs[1].data if has_weight else grad
+    grad_x = inv_std * (d - d.mean(axis=axes, keepdims=True)
+                        - x_hat * (d * x_hat).mean(axis=axes, keepdims=True))
+    grads = [grad_x]
+    if has_weight:
+        grads.append(grad * x_hat)
+    if has_bias:
+        grads.append(grad)
+    return grads
+
+
+def scaled_dot_product_attention(q: Value, k: Value, v: Value, is_causal: bool = False) -> Value:
+    """softmax(q k^T / sqrt(d) + mask) v: queries, keys and values of shape (..., T, d) give
+    (..., T, d), each query position a weighted average of the values.
+
+    With `is_causal`, position t attends to positions 0 .. t only (the mask is -inf above
+    the diagonal), as PyTorch's `F.scaled_dot_product_attention(q, k, v, is_causal=True)`.
+    One op with its backward rule written out (below): the scaling, the mask and the softmax
+    make no graph nodes and no temporaries of their own.
+    """
+    if not all(isinstance(t, Value) for t in (q, k, v)):
+        raise TypeError("scaled_dot_product_attention takes Values q, k, v")
+    if q.ndim < 2 or q.shape != k.shape or k.shape != v.shape:
+        raise ValueError(f"scaled_dot_product_attention needs q, k, v of one shape (..., T, d), "
+                         f"got {q.shape}, {k.shape}, {v.shape}")
+    scale = 1 / math.sqrt(q.shape[-1])
+    scores = (q.data @ np.swapaxes(k.data, -1, -2)) * scale  # (..., T, T)
+    if is_causal:
+        scores = np.where(np.tri(scores.shape[-1], dtype=bool), scores, -np.inf)  # no peeking ahead
+    weights = np.exp(scores - scores.max(axis=-1, keepdims=True))
+    weights /= weights.sum(axis=-1, keepdims=True)  # each row sums to 1
+    return operation(weights @ v.data, (q, k, v), "attention", _attention_backward, saved=(weights, scale))
+
+
+def _attention_backward(out: Value, grad: Any) -> tuple[Any, Any, Any]:
+    """With S = q k^T scale, W = softmax(S), y = W v: dv = W^T g, dW = g v^T, dS = W (dW -
+    sum(dW W)) (softmax's rule, zero where the mask put W = 0), dq = dS k scale, dk = dS^T q scale."""
+    q, k, v = out.inputs
+    weights, scale = out.saved
+    grad_weights = grad @ np.swapaxes(v.data, -1, -2)
+    grad_scores = weights * (grad_weights - np.sum(grad_weights * weights, axis=-1, keepdims=True))
+    grad_q = (grad_scores @ k.data) * scale
+    grad_k = (np.swapaxes(grad_scores, -1, -2) @ q.data) * scale
+    grad_v = np.swapaxes(weights, -1, -2) @ grad
+    return grad_q, grad_k, grad_v
 
 
 class LayerNorm(Module):
