@@ -9,12 +9,12 @@ eigenbases, SophiaG's Hessian estimate, Muon's Newton-Schulz iteration) and how 
 each is to its rate (the rates whose held-out loss is within WITHIN of its best).
 
 The configuration is smaller than nanoGPT's CPU one (demos/shakespeare_gpt.py), so that the
-19 runs take a few minutes on a CPU: 2 layers, 4 heads, 64 channels, 32 characters of
-context, batches of 16, 300 steps. At this size and budget the model learns the letters,
-common words and the layout of a play, not Shakespeare; what wins here says little about
-what wins at a scale a thousand times larger.
+19 runs take minutes on a CPU: 2 layers, 4 heads, 64 channels, 32 characters of context,
+batches of 16, 300 steps. At this size and budget the model learns the letters, common words
+and the layout of a play, not Shakespeare; what wins here says little about what wins at a
+scale a thousand times larger.
 
-    python demos/optimizers_frontier.py              # the full comparison (a few minutes)
+    python demos/optimizers_frontier.py              # the full comparison (about ten minutes)
     python demos/optimizers_frontier.py --quick      # a tiny model for a few steps, for the tests
     python demos/optimizers_frontier.py --out DIR    # pictures in DIR (default out)
 """
@@ -67,9 +67,9 @@ LEARNING_RATES = {
     "AdamW": [3e-3, 1e-2, 3e-2],
     "ScheduleFreeAdamW": [3e-3, 1e-2, 3e-2],
     "Prodigy": [1.0],
-    "SOAP": [3e-3, 1e-2, 3e-2],
+    "SOAP": [1e-2, 3e-2, 1e-1],
     "SophiaG": [3e-4, 1e-3, 3e-3],
-    "Lion": [3e-4, 1e-3, 3e-3],
+    "Lion": [1e-3, 3e-3, 1e-2],
     "Muon": [0.02, 0.05, 0.1],
 }
 
