@@ -14,7 +14,7 @@ batches of 16, 300 steps. At this size and budget the model learns the letters, 
 and the layout of a play, not Shakespeare; what wins here says little about what wins at a
 scale a thousand times larger.
 
-    python demos/optimizers_frontier.py              # the full comparison (about ten minutes)
+    python demos/optimizers_frontier.py              # the full comparison (4 to 10 minutes)
     python demos/optimizers_frontier.py --quick      # a tiny model for a few steps, for the tests
     python demos/optimizers_frontier.py --out DIR    # pictures in DIR (default out)
 """
