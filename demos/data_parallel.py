@@ -5,8 +5,8 @@ Four lessons, each measured on the 8x8 digits with a small MLP:
 1. Data parallelism is a bigger batch: N ranks with batch b each, averaging gradients, take the
    same steps as one process with batch N*b, to rounding.
 2. Scaling the batch: from 32 to 32x that, SGD with momentum at a fixed learning rate, with the
-   linear scaling rule (with and without warmup; Goyal et al. 2017), and LAMB (You et al. 2020):
-   steps and seconds to a target loss.
+   linear scaling rule (with and without warmup; Goyal et al. 2017), LAMB (You et al. 2020) and
+   LARS (You, Gitman & Ginsburg 2017): steps and seconds to a target loss.
 3. Local SGD: each rank steps on its own and the parameters are averaged every 1, 4 or 16
    steps; communication saved against the loss reached.
 4. Time per step and communication per step for 1, 2 and 4 ranks on this machine.
@@ -50,6 +50,8 @@ TARGET_LOSS = 0.1  # lesson 2: cross-entropy over all training images to reach
 MAX_STEPS = 600  # lesson 2: a run still above the target after this many steps did not make it
 WARMUP_STEPS = 20  # lesson 2: the learning rate rises linearly from its batch-32 value over these steps
 LAMB_LR = 0.01  # lesson 2: LAMB's learning rate at batch 32, scaled by sqrt(batch / 32)
+LARS_LR = 0.25  # lesson 2: LARS's learning rate at batch 32, scaled by sqrt(batch / 32) ...
+LARS_TRUST = 0.04  # ... and its trust coefficient eta: each matrix moves by about lr * eta of its norm
 LOCAL_BATCH = 32  # lesson 3: images per rank per step
 LOCAL_LR = 0.1  # lesson 3: SGD with momentum, every rank
 LOCAL_STEPS = 192  # lesson 3: steps per rank, a multiple of every period
@@ -152,6 +154,9 @@ OPTIMIZERS = {
         params, lr=warmup(BASE_LR * batch / BASE_BATCH, start=BASE_LR), momentum=MOMENTUM),
     "LAMB, sqrt+warmup": lambda params, batch: optim.LAMB(
         params, lr=warmup(LAMB_LR * math.sqrt(batch / BASE_BATCH), start=LAMB_LR)),
+    "LARS, sqrt+warmup": lambda params, batch: optim.LARS(
+        params, lr=warmup(LARS_LR * math.sqrt(batch / BASE_BATCH), start=LARS_LR), momentum=MOMENTUM,
+        trust_coefficient=LARS_TRUST),
 }
 
 

@@ -217,9 +217,10 @@ def test_the_demo_on_two_ranks_prints_its_four_lessons():
         assert abs(float(loss_ranks) - float(loss_alone)) < 1e-11 and float(difference) < 1e-12
     # 2: at batch 256 the linear scaling rule (with warmup) gets there, a fixed rate does not (100 steps)
     row = next(line for line in lines if line.strip().startswith("256 "))
-    fixed, linear, warmup, lamb = re.split(r"\s{2,}", row.strip())[1:]
+    fixed, linear, warmup, lamb, lars = re.split(r"\s{2,}", row.strip())[1:]
     assert fixed.startswith("- (") and float(fixed[3:-1]) > 0.1, row
     assert re.fullmatch(r"\d+ \(\s*[\d.]+ s\)", warmup) and int(warmup.split()[0]) < 100, row
+    assert re.fullmatch(r"\d+ \(\s*[\d.]+ s\)", lars) and int(lars.split()[0]) < 100, row  # LARS gets there
     # 3: averaging the parameters every step is averaging the gradients (momentum included)
     runs = {line[:24].strip(): line[24:].split() for line in lines if line.startswith(("gradients", "param"))}
     gradients, parameters = runs["gradients, every step"], runs["parameters, every 1"]

@@ -223,6 +223,17 @@ def test_lbfgs_strong_wolfe_reaches_zoom_and_follows_torch(case):
     assert final_loss == pytest.approx(float(LBFGS_RUNS[f"{case}/final_loss"]), rel=1e-6, abs=1e-12)
 
 
+@pytest.mark.parametrize("case", [c for c in cases(LBFGS_RUNS) if "line_search_budget" in c])
+def test_lbfgs_line_search_budget_is_what_max_eval_leaves_as_in_torch(case):
+    """The line search may take max_eval minus the evaluations so far after its first trial:
+    with max_iter=1 and the default max_eval (1) none, so from (-1.5, 2), where the first trial
+    is worse, torch never moves; with max_eval=3 it creeps."""
+    trajectory, _, _ = lbfgs_run(case)
+    want = LBFGS_RUNS[f"{case}/trajectory"]
+    np.testing.assert_allclose(trajectory, want, rtol=RTOL, atol=ATOL)
+    assert np.array_equal(want[-1], want[0]) == case.endswith("_0")
+
+
 # ------------------------------------------------------------------------------ losses
 @pytest.mark.parametrize("case", cases(LOSSES))
 def test_loss_value_and_gradient_match_torch(case):

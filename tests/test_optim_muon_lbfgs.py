@@ -138,7 +138,7 @@ def test_lbfgs_scalars_and_tensors_form_one_vector():
 
 def test_lbfgs_strong_wolfe_steps_satisfy_the_conditions_and_solve_rosenbrock():
     x, y = Value(-1.5), Value(2.0)
-    opt = optim.LBFGS([x, y], max_iter=1, line_search_fn="strong_wolfe")
+    opt = optim.LBFGS([x, y], max_iter=1, max_eval=26, line_search_fn="strong_wolfe")  # a line search of 25
 
     def closure():
         opt.zero_grad()

@@ -292,7 +292,8 @@ def lbfgs_fixtures(out):
     how many of its trial points lay below an earlier, larger trial step of the same
     search (those come from the zoom phase: bracketing only ever extends the step).
     max_eval=26 with max_iter=1 gives torch's line search its own default budget of 25
-    (torch caps it at max_eval minus the evaluations so far).
+    (torch caps it at max_eval minus the evaluations so far); the last case, with the
+    defaults, runs out of that budget within a step.
     """
     cases = [
         (
@@ -309,6 +310,13 @@ def lbfgs_fixtures(out):
             15,
         ),
         ("problem_fixed_step", "problem", dict(lr=0.5, max_iter=3, history_size=5), 8),
+        # the defaults, max_iter=20 and max_eval=25: each line search gets what is left of the 25
+        ("rosenbrock_strong_wolfe_budget", "rosenbrock", dict(line_search_fn="strong_wolfe"), 4),
+        # max_iter=1 alone makes max_eval 1: no trial beyond the first, which is worse than the
+        # start here, so torch stays where it is; with max_eval=3, two more trials
+        ("rosenbrock_line_search_budget_0", "rosenbrock", dict(max_iter=1, line_search_fn="strong_wolfe"), 3),
+        ("rosenbrock_line_search_budget_2", "rosenbrock",
+         dict(max_iter=1, max_eval=3, line_search_fn="strong_wolfe"), 6),
     ]
     for name, problem, kwargs, calls in cases:
         trajectory, zoom_evals, final_loss = run_lbfgs(problem, kwargs, calls)

@@ -40,10 +40,13 @@ class LBFGS(Optimizer):
     optimization"; Nocedal & Wright, "Numerical Optimization" (2006), Algorithms
     7.4 (two-loop recursion), 3.5 and 3.6 (line search with cubic interpolation).
 
-    Conventions: as PyTorch's LBFGS (one parameter group, the same stopping tests
-    and defaults, lr scaling of the first step); the line search follows Nocedal &
-    Wright and may pick slightly different step lengths than PyTorch's. Without a
-    line search, the fixed step lr=1 can diverge on hard problems.
+    Conventions: as PyTorch's LBFGS, step for step (tests/test_golden.py holds the
+    trajectories to torch's): one parameter group, the same stopping tests and
+    defaults, lr scaling of the first step, and the same line search (PyTorch's
+    port of minFunc's): its safeguards against trial steps near the ends of the
+    bracket, and its budget, at most max_eval minus the evaluations this step()
+    has made so far, after its first trial. Without a line search, the fixed step
+    lr=1 can diverge on hard problems.
     """
 
     batch_scalars = False
@@ -140,7 +143,8 @@ class LBFGS(Optimizer):
                 break
             if group["line_search_fn"] == "strong_wolfe":
                 x = self._flat_data()
-                loss, g, t, used = self._strong_wolfe(closure, x, d, t, loss, g, slope, tolerance_change)
+                loss, g, t, used = self._strong_wolfe(closure, x, d, t, loss, g, slope,
+                                                      budget=group["max_eval"] - evals)
                 self._set_flat_data(x + t * d)
             else:
                 self._set_flat_data(self._flat_data() + t * d)
@@ -194,57 +198,78 @@ class LBFGS(Optimizer):
 
     # ------------------------------------------------------------ line search
     def _strong_wolfe(self, closure: Callable[[], Any], x: np.ndarray, d: np.ndarray, t: float, loss: float,
-                      g: np.ndarray, slope: float, tolerance_change: float, c1: float = 1e-4, c2: float = 0.9,
-                      max_evals: int = 25) -> tuple[float, np.ndarray, float, int]:
+                      g: np.ndarray, slope: float, budget: int, c1: float = 1e-4, c2: float = 0.9,
+                      tolerance_change: float = 1e-9) -> tuple[float, np.ndarray, float, int]:
         """Find t with f(x + t d) <= f(x) + c1 t slope and |g(x + t d) . d| <= c2 |slope|.
 
-        Nocedal & Wright, Algorithm 3.5 (bracketing) and 3.6 (zoom). Returns the loss,
-        gradient and step length of the accepted point and the number of evaluations.
+        Nocedal & Wright, Algorithm 3.5 (bracketing) and 3.6 (zoom), with PyTorch's choices
+        (from minFunc): after the first trial at most `budget` more; a trial step within a
+        tenth of the bracket's length from one of its ends is moved to that distance when
+        the previous trial also was, or when it lands on an end; if the budget runs out
+        while bracketing, the better of t = 0 and the last trial is taken. Its own
+        `tolerance_change` is 1e-9 whatever the optimizer's (PyTorch does not pass its own).
+        Returns the loss, gradient and step length of the accepted point and the number of
+        evaluations. A point is (t, f(x + t d), its gradient, its slope along d).
         """
-        def evaluate(step: float) -> tuple[float, np.ndarray, float]:
+        def evaluate(step: float) -> tuple[float, float, np.ndarray, float]:
             self._set_flat_data(x + step * d)
             value = self._loss_value(closure())
             grad = self._flat_grad()
-            return value, grad, float(grad @ d)
+            return step, value, grad, float(grad @ d)
 
         f0, slope0 = loss, slope
-        t_prev, f_prev, g_prev, slope_prev = 0.0, loss, g, slope
-        evals = 0
-        while True:
-            f_t, g_t, slope_t = evaluate(t)
-            evals += 1
-            if f_t > f0 + c1 * t * slope0 or (evals > 1 and f_t >= f_prev):
-                low, high = (t_prev, f_prev, g_prev, slope_prev), (t, f_t, g_t, slope_t)
+        start = previous = (0.0, loss, g, slope)
+        trial = evaluate(t)
+        more = 0  # trials after the first
+        bracket = None
+        while more < budget:  # bracketing: extend t until [previous, trial] holds an acceptable point
+            t, f_t, g_t, slope_t = trial
+            if f_t > f0 + c1 * t * slope0 or (more > 1 and f_t >= previous[1]):
+                bracket = [previous, trial]
                 break
             if abs(slope_t) <= -c2 * slope0:
-                return f_t, g_t, t, evals  # strong Wolfe conditions hold
+                return f_t, g_t, t, more + 1  # strong Wolfe conditions hold
             if slope_t >= 0:
-                low, high = (t, f_t, g_t, slope_t), (t_prev, f_prev, g_prev, slope_prev)
+                bracket = [previous, trial]
                 break
-            if evals >= max_evals:
-                return f_t, g_t, t, evals
             # extrapolate: a cubic step between 1.01 t and 10 t
-            t_next = _cubic_minimum(t_prev, f_prev, slope_prev, t, f_t, slope_t,
-                                    t + 0.01 * (t - t_prev), 10 * t)
-            t_prev, f_prev, g_prev, slope_prev = t, f_t, g_t, slope_t
-            t = t_next
-        # zoom: shrink [low, high] (low the better end) until the conditions hold
-        while evals < max_evals and abs(high[0] - low[0]) * np.max(np.abs(d)) >= tolerance_change:
-            lo, hi = sorted((low[0], high[0]))
-            t = _cubic_minimum(*low[:2], low[3], *high[:2], high[3], lo, hi)
-            if min(t - lo, hi - t) < 0.1 * (hi - lo):  # too close to an end: bisect instead
-                t = (lo + hi) / 2
-            f_t, g_t, slope_t = evaluate(t)
-            evals += 1
-            if f_t > f0 + c1 * t * slope0 or f_t >= low[1]:
-                high = (t, f_t, g_t, slope_t)
+            t_next = _cubic_minimum(previous[0], previous[1], previous[3], t, f_t, slope_t,
+                                    t + 0.01 * (t - previous[0]), 10 * t)
+            previous, trial = trial, evaluate(t_next)
+            more += 1
+        if bracket is None:  # the budget ran out while extending
+            bracket = [start, trial]
+        # zoom: shrink the bracket (bracket[low] the better end) until the conditions hold
+        low, high = (0, 1) if bracket[0][1] <= bracket[1][1] else (1, 0)
+        insufficient_progress = False
+        d_norm = float(np.max(np.abs(d)))
+        while more < budget and abs(bracket[1][0] - bracket[0][0]) * d_norm >= tolerance_change:
+            t = _cubic_minimum(*bracket[0][:2], bracket[0][3], *bracket[1][:2], bracket[1][3])
+            lo, hi = sorted((bracket[0][0], bracket[1][0]))
+            margin = 0.1 * (hi - lo)
+            if min(hi - t, t - lo) < margin:  # too close to an end
+                if insufficient_progress or t >= hi or t <= lo:
+                    t = hi - margin if abs(t - hi) < abs(t - lo) else lo + margin
+                    insufficient_progress = False
+                else:
+                    insufficient_progress = True
             else:
-                if abs(slope_t) <= -c2 * slope0:
-                    return f_t, g_t, t, evals
-                if slope_t * (high[0] - low[0]) >= 0:
-                    high = low
-                low = (t, f_t, g_t, slope_t)
-        return low[1], low[2], low[0], evals
+                insufficient_progress = False
+            trial = evaluate(t)
+            more += 1
+            _, f_t, _, slope_t = trial
+            if f_t > f0 + c1 * t * slope0 or f_t >= bracket[low][1]:
+                bracket[high] = trial
+                low, high = (0, 1) if bracket[0][1] <= bracket[1][1] else (1, 0)
+            else:
+                done = abs(slope_t) <= -c2 * slope0  # strong Wolfe conditions hold
+                if not done and slope_t * (bracket[high][0] - bracket[low][0]) >= 0:
+                    bracket[high] = bracket[low]
+                bracket[low] = trial
+                if done:
+                    break
+        t, f_t, g_t, _ = bracket[low]
+        return f_t, g_t, t, more + 1
 
     # ------------------------------------------------------------- state dict
     def state_dict(self) -> dict[str, Any]:
@@ -262,13 +287,17 @@ class LBFGS(Optimizer):
 
 
 def _cubic_minimum(x1: float, f1: float, g1: float, x2: float, f2: float, g2: float,
-                   low: float, high: float) -> float:
-    """The minimiser in [low, high] of the cubic through (x1, f1) and (x2, f2) with slopes g1, g2
-    (Nocedal & Wright, equation 3.59); the middle of [low, high] if the cubic has none."""
+                   low: float | None = None, high: float | None = None) -> float:
+    """The minimiser in [low, high] (by default between x1 and x2) of the cubic through (x1, f1)
+    and (x2, f2) with slopes g1, g2 (Nocedal & Wright, equation 3.59); the middle of [low, high]
+    if the cubic has none."""
+    if x1 > x2:  # the formula below takes x1 <= x2
+        x1, f1, g1, x2, f2, g2 = x2, f2, g2, x1, f1, g1
+    low, high = (x1, x2) if low is None else (low, high)
     d1 = g1 + g2 - 3 * (f1 - f2) / (x1 - x2)
     square = d1 * d1 - g1 * g2
     if square < 0:
         return (low + high) / 2
-    d2 = math.copysign(math.sqrt(square), x2 - x1)
+    d2 = math.sqrt(square)
     x = x2 - (x2 - x1) * (g2 + d2 - d1) / (g2 - g1 + 2 * d2)
     return min(max(x, low), high)
