@@ -177,7 +177,7 @@ def test_prodigy_with_no_gradient_yet_changes_nothing():
     p = Value(np.array([1.0, 2.0]))
     opt = optim.Prodigy([p])
     opt.step()  # the gradient is still zero: no distance to learn from
-    assert p.data.tolist() == [1.0, 2.0] and opt.param_groups[0]["step"] == 0
+    assert p.data.tolist() == [1.0, 2.0] and opt.param_groups[0]["step"] == 1  # counted, nothing moved
     assert opt.param_groups[0]["d"] == 1e-6
 
 
@@ -406,3 +406,15 @@ def test_prodigy_races_on_two_scalars_with_no_learning_rate_to_tune():
         assert not prodigy.diverged and prodigy.final_loss < 1e-5, landscape  # measured 1e-7, 6e-8, 3e-6
     with pytest.raises(ValueError, match="racers: SGD, Momentum, RMSProp, Adam, Prodigy"):
         standard_racers({"LARS": 0.1})
+
+
+def test_prodigy_with_a_schedule_that_starts_at_zero_moves_on():
+    w = Value(np.array([3.0, -2.0]))
+    opt = optim.Prodigy([w], lr=optim.schedules.warmup_cosine(1.0, 5, 50))
+    assert opt.lrs == [0.0]
+    for _ in range(20):
+        opt.zero_grad()
+        (w * w).sum().backward()
+        opt.step()
+    assert opt.param_groups[0]["step"] == 20  # the zero-lr first step was counted: the warmup went on
+    assert np.abs(w.data).max() < 2.0  # and the weights moved towards 0

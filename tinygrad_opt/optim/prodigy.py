@@ -55,7 +55,9 @@ class Prodigy(Optimizer):
     copy, and d's hyperparameters (betas, beta3, d_coef, growth_rate,
     use_bias_correction) are read from the first group. All groups share one lr; a
     group with lr 0 is frozen (prodigyopt still decays it). A step whose gradients
-    are all zero changes nothing, as in prodigyopt.
+    are all zero (or whose lr is 0) changes nothing, as in prodigyopt, but it is
+    counted in `step`, which drives schedules and the bias correction; prodigyopt's own
+    count skips it (its schedules are stepped from outside).
     """
 
     batch_scalars = False  # `step` below updates each scalar as a 0-d array of its own
@@ -144,7 +146,9 @@ class Prodigy(Optimizer):
                 s_weight = d if group["safeguard_warmup"] else eta
                 s[...] = beta3 * s + (d / d0) * s_weight * g
                 d_denominator += float(np.abs(s).sum())
-        if d_denominator == 0:  # no gradient anywhere yet: nothing to learn from, nothing moves
+        if d_denominator == 0:  # no gradient anywhere yet (or lr 0): nothing to learn from, nothing moves
+            for group, _ in groups:
+                group["step"] += 1  # but the step counts, so a schedule that starts at 0 moves on
             return loss
 
         # The new estimate: d only grows, and at most by growth_rate a step (but not from d0).
