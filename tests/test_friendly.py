@@ -65,6 +65,23 @@ def test_race_pictures_without_matplotlib(monkeypatch, capsys, tmp_path):
                      "(or pip install 'tinygrad-opt[viz]')\n")
 
 
+def test_each_plot_called_from_code_without_matplotlib_names_it_and_its_install(monkeypatch):
+    from tinygrad_opt.race import landscapes, race, standard_racers
+    from tinygrad_opt.viz import plot_attention, plot_decision_boundary, plot_landscape, plot_losses
+
+    result = race("bowl", standard_racers(0.1), steps=3)
+    model, X, y = nn.MLP(2, [3, 2], seed=0), np.zeros((4, 2)), np.array([0, 1, 0, 1])
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    for plot in (lambda: plot_losses({"SGD": [3.0, 2.0]}),
+                 lambda: plot_decision_boundary(model, X, y),
+                 lambda: plot_landscape(landscapes.get("bowl"), result),
+                 lambda: plot_attention(np.eye(3))):
+        message = r"^plotting needs matplotlib: pip install matplotlib"
+        with pytest.raises(ImportError, match=message) as caught:
+            plot()
+        assert caught.value.name == "matplotlib"  # what the command line's one-line message reads
+
+
 def test_gif_without_pillow(monkeypatch, capsys, tmp_path):
     import matplotlib.animation  # noqa: F401 (loaded while Pillow is still there)
 

@@ -66,6 +66,7 @@ def plot_losses(
     log_scale: a log y axis; by default one is used when all losses are positive and
     span more than two decades.
     """
+    _require_matplotlib()
     _check_path(path)
     if not isinstance(histories, Mapping) or not histories:
         raise ValueError("plot_losses needs a non-empty dict name -> sequence of losses")
@@ -120,6 +121,7 @@ def plot_decision_boundary(
         one forward pass per grid point (resolution**2 of them).
     The title gives the model's accuracy on (X, y).
     """
+    _require_matplotlib()
     _check_path(path)
     X = np.asarray(X, dtype=np.float64)  # noqa: N806
     y = np.asarray(y)
@@ -232,6 +234,7 @@ def plot_landscape(
     loss - lowest + delta, with delta a millionth of the range, so the log scale
     still resolves the bottom of the valley; the colour bar says so.
     """
+    _require_matplotlib()
     _check_path(path)
     resolution = check_count(resolution, "resolution", least=2)
     levels = check_count(levels, "levels", least=2)
@@ -327,6 +330,7 @@ def plot_attention(
     tokens: T labels for the positions, along both axes (a newline is shown as "\\n" and a space
         as "␣"); by default the positions' numbers.
     """
+    _require_matplotlib()
     _check_path(path)
     pattern = np.asarray(weights.data if isinstance(weights, Value) else weights, dtype=np.float64)
     if pattern.ndim != 2 or pattern.shape[0] != pattern.shape[1]:
@@ -386,6 +390,15 @@ def _figure_and_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Fig
     fig = shown_in_jupyter(Figure(figsize=figsize, layout="constrained"))  # a picture in Jupyter
     FigureCanvasAgg(fig)
     return fig, fig.add_subplot()
+
+
+def _require_matplotlib() -> None:
+    """Plots need matplotlib (the `viz` extra): one line with the command that installs it."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError as error:
+        raise ImportError("plotting needs matplotlib: pip install matplotlib (or 'tinygrad-opt[viz]')",
+                          name="matplotlib") from error
 
 
 def _check_path(path: str | os.PathLike | None) -> None:
