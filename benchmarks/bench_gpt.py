@@ -48,7 +48,7 @@ import numpy as np  # noqa: E402
 from blas_note import blas_note  # noqa: E402  (beside this file)
 
 from tinygrad_opt import nn, no_grad, optim  # noqa: E402
-from tinygrad_opt.data import load_shakespeare  # noqa: E402
+from tinygrad_opt.data import load_shakespeare, text_windows  # noqa: E402
 from tinygrad_opt.text import CharTokenizer  # noqa: E402
 
 # ----------------------------------------------------------------- configuration
@@ -180,10 +180,7 @@ def shakespeare_ids() -> tuple[np.ndarray, np.ndarray, int]:
 
 def get_batch(source: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """The demo's sampling: BATCH_SIZE random windows, the targets one character later."""
-    starts = rng.integers(0, len(source) - BLOCK_SIZE, BATCH_SIZE)
-    x = np.stack([source[i:i + BLOCK_SIZE] for i in starts])
-    y = np.stack([source[i + 1:i + 1 + BLOCK_SIZE] for i in starts])
-    return x, y
+    return text_windows(source, BLOCK_SIZE, BATCH_SIZE, rng)
 
 
 # -------------------------------------------------------------------- one step

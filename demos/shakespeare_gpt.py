@@ -23,7 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a clone without installing
 
 from tinygrad_opt import nn, no_grad, optim  # noqa: E402
-from tinygrad_opt.data import load_shakespeare  # noqa: E402
+from tinygrad_opt.data import load_shakespeare, text_windows  # noqa: E402
 from tinygrad_opt.text import CharTokenizer  # noqa: E402
 
 # ----------------------------------------------------------------- configuration
@@ -96,10 +96,7 @@ def main() -> None:
 
     def get_batch(source: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """BATCH_SIZE random windows of the text; the targets are the same windows one character later."""
-        starts = rng.integers(0, len(source) - block_size, batch_size)
-        x = np.stack([source[i:i + block_size] for i in starts])
-        y = np.stack([source[i + 1:i + 1 + block_size] for i in starts])
-        return x, y
+        return text_windows(source, block_size, batch_size, rng)
 
     def loss_on(x: np.ndarray, y: np.ndarray) -> nn.Module:
         logits = model(x)  # (B, T, V), with targets y of shape (B, T)

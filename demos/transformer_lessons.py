@@ -32,7 +32,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a clone without installing
 
 from tinygrad_opt import nn, no_grad, optim  # noqa: E402
-from tinygrad_opt.data import load_shakespeare  # noqa: E402
+from tinygrad_opt.data import load_shakespeare, text_windows  # noqa: E402
 from tinygrad_opt.optim import schedules  # noqa: E402
 from tinygrad_opt.text import CharTokenizer  # noqa: E402
 
@@ -81,10 +81,7 @@ def main() -> None:
     train_data, val_data = data[:split], data[split:]
 
     def get_batch(source: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        starts = rng.integers(0, len(source) - block_size, batch_size)
-        x = np.stack([source[i:i + block_size] for i in starts])
-        y = np.stack([source[i + 1:i + 1 + block_size] for i in starts])
-        return x, y
+        return text_windows(source, block_size, batch_size, rng)  # targets: one character later
 
     held_out_rng = np.random.default_rng(SEED + 1)
     held_out = [get_batch(val_data, held_out_rng) for _ in range(settings["eval_batches"])]

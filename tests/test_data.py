@@ -124,3 +124,18 @@ def test_make_spirals_refuses_a_class_count_in_the_sample_count_place():
         make_spirals(3)  # the arms are the keyword n_classes
     X, _ = make_spirals(6, n_classes=3)
     assert X.shape == (6, 2)
+
+
+def test_text_windows_are_windows_and_their_next_tokens():
+    from tinygrad_opt.data import text_windows
+
+    tokens = np.arange(100) * 3
+    x, y = text_windows(tokens, 8, 5, seed=0)
+    assert x.shape == y.shape == (5, 8)
+    starts = x[:, 0] // 3
+    for row, start in zip(x, starts, strict=True):
+        np.testing.assert_array_equal(row, tokens[start:start + 8])  # a window of the sequence
+    np.testing.assert_array_equal(y, x + 3)  # the targets: each token's successor
+    np.testing.assert_array_equal(text_windows(tokens, 8, 5, seed=0)[0], x)  # the same seed, the same batch
+    with pytest.raises(ValueError, match="longer than block_size 100"):
+        text_windows(tokens, 100, 2)

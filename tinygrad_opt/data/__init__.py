@@ -156,6 +156,27 @@ def batches(
         yield X[rows], y[rows]
 
 
+def text_windows(
+    tokens: Any, block_size: int, batch_size: int, seed: Seed = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """A language model's batch: `batch_size` random windows of `block_size` tokens, and the
+    same windows one token later as the targets (position t is trained to predict token t + 1).
+
+    Returns (x, y), int arrays of shape (batch_size, block_size); the window starts are drawn
+    from `seed` (pass one Generator to draw batch after batch), as nanoGPT's `get_batch`.
+    """
+    tokens = np.asarray(tokens)
+    check_count(block_size, "block_size", 1)
+    check_count(batch_size, "batch_size", 1)
+    if tokens.ndim != 1 or len(tokens) <= block_size:
+        raise ValueError(f"text_windows needs a 1-D sequence longer than block_size {block_size}, "
+                         f"got shape {tokens.shape}")
+    starts = rng_from(seed).integers(0, len(tokens) - block_size, batch_size)
+    x = np.stack([tokens[i:i + block_size] for i in starts])
+    y = np.stack([tokens[i + 1:i + 1 + block_size] for i in starts])
+    return x, y
+
+
 def train_test_split(
     X: Any, y: Any, test_size: float | int = 0.25, shuffle: bool = True, seed: Seed = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
