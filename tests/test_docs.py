@@ -28,7 +28,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 SETUP_COMMAND = re.compile(
-    r"^(make|pip|python3? -m pip|sudo apt-get|apt-get|brew|git clone|cd|python benchmarks/)")
+    r"^(make|pip|python3? -m pip|sudo apt-get|apt-get|brew|git clone|cd|"
+    r"python benchmarks/|env (-u [A-Z_0-9]+ )+python benchmarks/)")
 OPTIONS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
 
