@@ -41,7 +41,7 @@ OPTIMIZERS: dict[str, Callable[[list[Value]], optim.Optimizer]] = {
     "LAMB": lambda p: optim.LAMB(p, lr=0.01),
     "Muon": lambda p: optim.Muon(p, lr=0.02),
     # One L-BFGS iteration a step (its line search may evaluate the loss a few more times).
-    "L-BFGS": lambda p: optim.LBFGS(p, lr=1.0, max_iter=1, line_search_fn="strong_wolfe"),
+    "L-BFGS": lambda p: optim.LBFGS(p, lr=1.0, max_iter=1, max_eval=26, line_search_fn="strong_wolfe"),
     # After the post. LARS's lr is large because each matrix moves by lr * 0.001 * its norm;
     # Prodigy learns its own step. SophiaG is not here: its Hessian estimate needs a second
     # backward pass on sampled labels, which this loop does not make (docs/optim.md shows it).

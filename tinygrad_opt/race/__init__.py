@@ -325,8 +325,10 @@ def standard_racers(lr: float | Mapping[str, float]) -> dict[str, Callable[[list
         "NAdam": lambda params, rate: optim.NAdam(params, lr=rate),
         "RAdam": lambda params, rate: optim.RAdam(params, lr=rate),
         "Lion": lambda params, rate: optim.Lion(params, lr=rate),
+        # one iteration a step, with the line search's own budget (max_iter=1 alone would leave
+        # it max_eval = 1 evaluation, already spent, as in PyTorch: the racer would never move)
         "L-BFGS": lambda params, rate: optim.LBFGS(
-            params, lr=rate, max_iter=1, line_search_fn="strong_wolfe"),
+            params, lr=rate, max_iter=1, max_eval=26, line_search_fn="strong_wolfe"),
     }
     return {
         name: (lambda params, make=makers[name], rate=rates[name]: make(params, rate))
