@@ -400,3 +400,27 @@ def test_a_parameter_that_cannot_be_updated_in_place_is_refused_before_anything_
     with pytest.raises(ValueError, match=r"position 3 of group 0.*nothing was updated"):
         opt.step()
     assert_same(snapshot(opt, params), before)
+
+
+def test_steps_written_on_their_own_check_every_gradient_before_changing_anything():
+    # Prodigy's and schedule-free's steps, and SophiaG's Hessian update, are not Optimizer.step:
+    # they check all gradients first too, so a bad one names itself and nothing changes.
+    for make, act in ((lambda ps: optim.Prodigy(ps), lambda opt: opt.step()),
+                      (lambda ps: optim.ScheduleFreeAdamW(ps, lr=0.1), lambda opt: opt.step()),
+                      (lambda ps: optim.SophiaG(ps, lr=0.1), lambda opt: opt.update_hessian())):
+        first, second = Value(np.array([1.0, 2.0])), Value(np.array([3.0, 4.0, 5.0]))
+        opt = make([first, second])
+        first.grad = np.array([0.5, -0.5])
+        for bad in (None, np.ones(1)):  # missing; broadcastable but the wrong shape
+            second.grad = bad
+            before = copy.deepcopy(opt.state_dict())
+            with pytest.raises(ValueError, match=r"position 1 of group 0 .*nothing was updated"):
+                act(opt)
+            after = opt.state_dict()
+            assert first.data.tolist() == [1.0, 2.0] and after["param_groups"] == before["param_groups"]
+            assert after["state"].keys() == before["state"].keys()
+
+
+def test_lars_nesterov_must_be_true_or_false():
+    with pytest.raises(TypeError, match="nesterov"):
+        optim.LARS([Value(np.ones(2))], lr=0.1, nesterov="yes")

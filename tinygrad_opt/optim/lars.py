@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_opt.optim.optimizer import Optimizer, check_lr, check_number
+from tinygrad_opt.optim.optimizer import Optimizer, check_flag, check_lr, check_number
 
 
 class LARS(Optimizer):
@@ -56,6 +56,7 @@ class LARS(Optimizer):
         group["weight_decay"] = check_number("weight_decay", group["weight_decay"])
         group["dampening"] = check_number("dampening", group["dampening"], 0.0, 1.0, high_inclusive=True)
         group["trust_coefficient"] = check_number("trust_coefficient", group["trust_coefficient"])
+        group["nesterov"] = check_flag("nesterov", group["nesterov"])
         if group["nesterov"] and group["momentum"] == 0:
             raise ValueError(f"Nesterov momentum needs momentum > 0, got momentum={group['momentum']!r}")
 
@@ -66,14 +67,15 @@ class LARS(Optimizer):
                 group: dict[str, Any], lr: float) -> None:
         mu, tau, weight_decay, eta = (group["momentum"], group["dampening"], group["weight_decay"],
                                       group["trust_coefficient"])
-        u = grad
+        u = grad  # vectors and scalars: u_t = g_t
         if theta.ndim > 1:  # a layer's weights: scale by the trust ratio
             theta_norm, grad_norm = float(np.linalg.norm(theta)), float(np.linalg.norm(grad))
             denominator = grad_norm + weight_decay * theta_norm
             ratio = eta * theta_norm / denominator if theta_norm > 0 and denominator > 0 else 1.0
             u = ratio * (grad + weight_decay * theta)
+        d = u  # without momentum, d_t = u_t
         if mu:
             b = state["momentum_buffer"]
             b[...] = mu * b + (1 - tau) * u
-            u = u + mu * b if group["nesterov"] else b
-        theta -= lr * u
+            d = u + mu * b if group["nesterov"] else b
+        theta -= lr * d

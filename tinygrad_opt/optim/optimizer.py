@@ -273,19 +273,11 @@ class Optimizer:
             if type(p.data) is float:
                 scalars.append(p)
             else:
-                if p.data.dtype.kind != "f" or not p.data.flags.writeable:
-                    position = next(i for i, q in enumerate(group["params"]) if q is p)
-                    raise ValueError(f"parameter at position {position} of group {number} holds a "
-                                     f"{'read-only ' if not p.data.flags.writeable else ''}array of "
-                                     f"dtype {p.data.dtype}: an optimizer updates writeable floating-point "
-                                     "arrays in place; nothing was updated")
-                if not self._grad_fits(p):
-                    self._bad_grad(number, group, p)
+                self._check_parameter(number, group, p)
                 tensors.append(p)
         if not (scalars and self.batch_scalars):
             for p in scalars:
-                if not self._grad_fits(p):
-                    self._bad_grad(number, group, p)
+                self._check_parameter(number, group, p)
             return None, scalars, tensors
         batch = self._scalar_batch(number, scalars)
         _, theta, grad, _ = batch
@@ -296,6 +288,25 @@ class Optimizer:
             theta[i] = p.data
             grad[i] = g
         return batch, [], tensors
+
+    def _check_gradients(self) -> None:
+        """Check every parameter and gradient of every group (for a step written on its own,
+        such as Prodigy's), before anything changes."""
+        for number, group in enumerate(self.param_groups):
+            for p in group["params"]:
+                self._check_parameter(number, group, p)
+
+    def _check_parameter(self, number: int, group: dict[str, Any], p: Value) -> None:
+        """A tensor parameter must be a writeable floating-point array, and every `.grad` a
+        gradient of its parameter: else a ValueError naming its place, and nothing changed."""
+        if type(p.data) is not float and (p.data.dtype.kind != "f" or not p.data.flags.writeable):
+            position = next(i for i, q in enumerate(group["params"]) if q is p)
+            raise ValueError(f"parameter at position {position} of group {number} holds a "
+                             f"{'read-only ' if not p.data.flags.writeable else ''}array of "
+                             f"dtype {p.data.dtype}: an optimizer updates writeable floating-point "
+                             "arrays in place; nothing was updated")
+        if not self._grad_fits(p):
+            self._bad_grad(number, group, p)
 
     @staticmethod
     def _grad_fits(p: Value) -> bool:

@@ -123,6 +123,7 @@ class Prodigy(Optimizer):
         lr = max(lrs)
         if any(rate not in (lr, 0.0) for rate in lrs):
             raise ValueError(f"Prodigy needs one learning rate for all groups (0 freezes one), got {lrs}")
+        self._check_gradients()  # all of them before pass 1 changes any state
         t = first["step"] + 1
         bias_correction = math.sqrt(1 - beta2**t) / (1 - beta1**t) if first["use_bias_correction"] else 1.0
         eta = lr * d * bias_correction

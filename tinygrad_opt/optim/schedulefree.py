@@ -68,6 +68,7 @@ class ScheduleFree(Optimizer):
             raise RuntimeError(f"{type(self).__name__}.step() called in eval mode, where the parameters "
                                "hold the average x: call optimizer.train() before training steps")
         loss = closure() if closure is not None else None
+        self._check_gradients()  # before the weights below change
         for group in self.param_groups:  # the weight w_t of this step, once per group
             t = group["step"] + 1
             group["lr_max"] = max(group["lr_max"], self._lr_at(group))

@@ -82,6 +82,7 @@ class SophiaG(Optimizer):
 
     def update_hessian(self) -> None:
         """h <- beta2 * h + (1 - beta2) * g * g for every parameter, from the gradients now in `.grad`."""
+        self._check_gradients()  # a missing or misshapen gradient: an error, and no h has changed
         for group in self.param_groups:
             beta2 = group["betas"][1]
             for p in group["params"]:
