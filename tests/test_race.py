@@ -257,3 +257,13 @@ def test_a_race_prints_as_a_table_not_as_arrays():
     assert text.splitlines()[1:] == format_table(result).splitlines() and len(text.splitlines()) == 7
     one = repr(result["SGD"])
     assert one.startswith("Trajectory(200 steps, final loss ") and "\n" not in one
+
+
+def test_a_racer_rate_must_be_finite_and_positive_and_the_error_names_the_racer():
+    from tinygrad_opt.race.page import build_page
+
+    for bad in (math.inf, 0.0, -1.0, float("nan"), True, "0.1"):
+        with pytest.raises(ValueError, match=r"learning rate for SGD must be a finite number > 0"):
+            standard_racers({"sgd": bad})
+    with pytest.raises(ValueError, match=r"learning rate for Adam must be a finite number > 0, got inf"):
+        build_page(landscapes=["bowl"], rates={"Adam": math.inf})

@@ -31,6 +31,7 @@ from tinygrad_opt.race.landscapes import Landscape, get
 __all__ = [
     "Trajectory", "RaceResult", "race", "standard_racers", "format_table", "escape_box", "RACER_NAMES",
     "MORE_RACERS", "ALL_RACERS", "CANNOT_RACE", "SUGGESTED_LR", "MAX_STEPS", "suggested_lr", "racer_name",
+    "racer_rates",
 ]
 
 # A racer "blows up" when it leaves the view box grown by this many view widths
@@ -112,6 +113,18 @@ def suggested_lr(racer: str, landscape: Landscape | str) -> float:
     if racer in STEP_SIZE_RACERS:
         return float(f"{side / 100:.2g}")
     return SUGGESTED_LR[landscape.name]
+
+
+def racer_rates(rates: Mapping[str, Any]) -> dict[str, float]:
+    """`{racer: learning rate}` with each name as `racer_name` spells it and each rate a finite
+    number > 0; a ValueError names the racer and the rate otherwise."""
+    checked = {}
+    for name, rate in rates.items():
+        racer = racer_name(name)
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate < math.inf:
+            raise ValueError(f"learning rate for {racer} must be a finite number > 0, got {rate!r}")
+        checked[racer] = float(rate)
+    return checked
 
 
 def racer_name(name: str) -> str:
@@ -306,11 +319,7 @@ def standard_racers(lr: float | Mapping[str, float]) -> dict[str, Callable[[list
     step, strong Wolfe line search). Racers come in the order of `ALL_RACERS`; a name of
     `CANNOT_RACE` is a ValueError that says why.
     """
-    given = {name: lr for name in RACER_NAMES} if not isinstance(lr, Mapping) else dict(lr)
-    rates = {racer_name(name): rate for name, rate in given.items()}
-    for name, rate in rates.items():
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not rate > 0:
-            raise ValueError(f"learning rate for {name} must be a positive number, got {rate!r}")
+    rates = racer_rates({name: lr for name in RACER_NAMES} if not isinstance(lr, Mapping) else lr)
     makers = {
         "SGD": lambda params, rate: optim.SGD(params, lr=rate),
         "Momentum": lambda params, rate: optim.SGD(params, lr=rate, momentum=0.9),

@@ -30,6 +30,7 @@ from tinygrad_opt.race import (
     escape_box,
     race,
     racer_name,
+    racer_rates,
     standard_racers,
     suggested_lr,
 )
@@ -140,10 +141,7 @@ def build_page(
     if first is not None and first not in chosen:
         raise ValueError(f"first landscape {first!r} is not among {chosen}")
     first = first or chosen[0]
-    rates = {racer_name(name): rate for name, rate in (rates or {}).items()}
-    for name, rate in rates.items():
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not rate > 0:
-            raise ValueError(f"learning rate for {name} must be a positive number, got {rate!r}")
+    rates = racer_rates(rates or {})
     data = {
         "racers": list(PAGE_RACERS),
         "on": list(rates) or list(RACER_NAMES),
