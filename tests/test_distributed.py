@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import skips_are_failures
 
 from tinygrad_opt import Value, distributed
 
@@ -40,7 +41,7 @@ try:
 except ImportError:
     MISSING = "mpi4py is not installed (pip install -e '.[dev]')"
 
-if MISSING and os.environ.get("CI") == "true":
+if MISSING and skips_are_failures():
     raise RuntimeError(f"tests/test_distributed.py needs MPI under CI: {MISSING}")
 needs_mpi = pytest.mark.skipif(MISSING is not None, reason=f"MPI: {MISSING}")
 

@@ -1,7 +1,9 @@
-"""The folders show the parts, and imports point one way: engine <- nn, optim, data <- race, viz <- cli.
+"""The folders show the parts, and imports point one way: engine <- nn, optim, data, text <- viz,
+race, distributed <- the applications on top (the command line, the tour).
 
-Each package's modules may import only the parts listed for it (read from the source with ast, so
-an import inside a function counts too); nothing in the package imports a demo or a benchmark.
+Each part's modules may import only the parts listed for it (read from the source with ast, so
+an import inside a function counts too); every module of the package belongs to a listed part;
+nothing in the package imports a demo or a benchmark.
 """
 
 import ast
@@ -21,6 +23,7 @@ ALLOWED = {  # part -> the parts its modules may import (besides itself)
     "viz": {"engine", "nn"},
     "race": {"engine", "optim", "viz"},
 }
+TOP = {"__init__", "__main__", "cli", "tour"}  # the package's front door and its applications: anything
 
 
 def part_of(path: Path) -> str:
@@ -40,6 +43,11 @@ def imported_parts(path: Path) -> set[str]:
 
 
 MODULES = sorted(p for p in PACKAGE.rglob("*.py") if part_of(p) in ALLOWED)
+
+
+def test_every_module_belongs_to_a_part():
+    parts = {part_of(p) for p in PACKAGE.rglob("*.py")}
+    assert parts - set(ALLOWED) - TOP == set(), "a new part: say in ALLOWED what it may import"
 
 
 @pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE.parent)))
