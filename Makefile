@@ -78,6 +78,7 @@ pictures: $(VENV)/.installed dot
 	$(PY) -m tinygrad_opt race --landscape himmelblau --lr SGD=0.01 Momentum=0.004 RMSProp=0.05 Adam=0.1 \
 	  --out docs/img/race_himmelblau.png
 	# docs/transformer.md draws its attention heads itself: run the page, keep its picture
+	mkdir -p out
 	$(PY) -m pytest -q tests/test_docs.py -k "every_code_block_runs and transformer" --basetemp=out/docs_pictures
 	cp out/docs_pictures/*current/attention.png docs/img/attention.png
 
