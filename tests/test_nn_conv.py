@@ -88,7 +88,7 @@ def test_a_tiny_cnn_fits_a_batch():
     (lambda: nn.conv2d(np.zeros((1, 1, 5, 5)), np.zeros((2, 1, 3, 3)), bias=np.zeros(3)), r"bias .*\(2,\)"),
     (lambda: nn.max_pool2d(np.zeros((2, 5, 5)), 2), r"\(N, C, H, W\)"),
     (lambda: nn.avg_pool2d(np.zeros((1, 1, 2, 2)), 3), "larger than the image"),
-    (lambda: nn.Conv2d(0, 3, 3), "in_channels must be a positive int"),
+    (lambda: nn.Conv2d(0, 3, 3), "in_channels must be an int >= 1"),
 ])
 def test_bad_shapes_and_arguments_are_named(call, message):
     with pytest.raises(ValueError, match=message):

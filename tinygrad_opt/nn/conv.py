@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from tinygrad_opt.engine import Value, as_value, operation
+from tinygrad_opt.engine import Value, as_value, check_count, operation
 from tinygrad_opt.nn import init
 from tinygrad_opt.nn.module import Module
 
@@ -131,8 +131,7 @@ class Conv2d(Module):
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Pair, stride: Pair = 1,
                  padding: Pair = 0, bias: bool = True, seed: init.Seed = None) -> None:
         for name, n in (("in_channels", in_channels), ("out_channels", out_channels)):
-            if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
-                raise ValueError(f"Conv2d {name} must be a positive int, got {n!r}")
+            check_count(n, f"Conv2d {name}")
         kh, kw = _pair("kernel_size", kernel_size, 1)
         self.stride, self.padding = _pair("stride", stride, 1), _pair("padding", padding, 0)
         rng = init.rng_from(seed)

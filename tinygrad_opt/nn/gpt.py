@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_opt.engine import Value, no_grad
+from tinygrad_opt.engine import Value, check_count, no_grad
 from tinygrad_opt.nn import init
 from tinygrad_opt.nn.layers import Linear, gelu
 from tinygrad_opt.nn.module import Module
@@ -146,8 +146,7 @@ class GPT(Module):
                  dropout: float = 0.0, bias: bool = True, seed: init.Seed = None) -> None:
         for name, n in (("vocab_size", vocab_size), ("block_size", block_size), ("n_layer", n_layer),
                         ("n_head", n_head), ("n_embd", n_embd)):
-            if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
-                raise ValueError(f"GPT {name} must be a positive int, got {n!r}")
+            check_count(n, f"GPT {name}")
         rng = init.rng_from(seed)
         self.transformer = Transformer(vocab_size, block_size, n_layer, n_head, n_embd, dropout, bias, rng)
         self.lm_head = Linear(n_embd, vocab_size, bias=False, seed=rng)

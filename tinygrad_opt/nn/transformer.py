@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_opt.engine import Value, operation
+from tinygrad_opt.engine import Value, check_count, operation
 from tinygrad_opt.nn import init
 from tinygrad_opt.nn.module import Module
 
@@ -26,8 +26,8 @@ class Embedding(Module):
     """
 
     def __init__(self, num_embeddings: int, embedding_dim: int, seed: init.Seed = None) -> None:
-        _check_positive("Embedding num_embeddings", num_embeddings)
-        _check_positive("Embedding embedding_dim", embedding_dim)
+        check_count(num_embeddings, "Embedding num_embeddings")
+        check_count(embedding_dim, "Embedding embedding_dim")
         self.weight = Value(init.normal((num_embeddings, embedding_dim), seed=seed), label="weight")
 
     def forward(self, ids: Any) -> Value:
@@ -135,7 +135,7 @@ class LayerNorm(Module):
                  elementwise_affine: bool = True, bias: bool = True) -> None:
         shape = _as_shape(normalized_shape)
         for n in shape:
-            _check_positive("LayerNorm normalized_shape", n)
+            check_count(n, "LayerNorm normalized_shape")
         if not (isinstance(eps, (int, float)) and eps > 0):
             raise ValueError(f"LayerNorm eps must be a number > 0, got {eps!r}")
         self.normalized_shape = shape
@@ -176,9 +176,3 @@ class Dropout(Module):
 
 def _as_shape(shape: int | Sequence[int]) -> tuple[int, ...]:
     return (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(shape)
-
-
-def _check_positive(name: str, n: Any) -> None:
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"{name} must be a positive int, got {n!r}")
-
