@@ -417,4 +417,4 @@ def test_prodigy_with_a_schedule_that_starts_at_zero_moves_on():
         (w * w).sum().backward()
         opt.step()
     assert opt.param_groups[0]["step"] == 20  # the zero-lr first step was counted: the warmup went on
-    assert np.abs(w.data).max() < 2.0  # and the weights moved towards 0
+    assert np.linalg.norm(w.data) < 1.0  # and the weights moved towards 0: measured 0.68, from 3.6
