@@ -139,3 +139,5 @@ def test_text_windows_are_windows_and_their_next_tokens():
     np.testing.assert_array_equal(text_windows(tokens, 8, 5, seed=0)[0], x)  # the same seed, the same batch
     with pytest.raises(ValueError, match="longer than block_size 100"):
         text_windows(tokens, 100, 2)
+    with pytest.raises(TypeError, match="integer token ids, got an array of float64"):
+        text_windows(tokens * 0.5, 8, 2)

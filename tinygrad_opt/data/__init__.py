@@ -168,6 +168,8 @@ def text_windows(
     tokens = np.asarray(tokens)
     check_count(block_size, "block_size", 1)
     check_count(batch_size, "batch_size", 1)
+    if tokens.dtype.kind not in "iu":
+        raise TypeError(f"text_windows needs integer token ids, got an array of {tokens.dtype}")
     if tokens.ndim != 1 or len(tokens) <= block_size:
         raise ValueError(f"text_windows needs a 1-D sequence longer than block_size {block_size}, "
                          f"got shape {tokens.shape}")
