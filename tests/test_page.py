@@ -4,7 +4,6 @@ import base64
 import io
 import json
 import re
-import shutil
 import threading
 import urllib.error
 import urllib.request
@@ -164,28 +163,6 @@ def test_server_races_on_request(server):
 
 
 # ---------------------------------------------------------------- in a browser
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("Playwright is not installed (pip install playwright)")
-    executable = shutil.which("chromium") or shutil.which("chromium-browser")
-    if executable is None:
-        pytest.skip("no Chromium on this machine (`make browser` installs Debian's chromium)")
-    with sync_playwright() as playwright:
-        try:
-            chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        except Exception as error:  # a broken or stub Chromium: say why, do not fail the suite
-            pytest.skip(f"Chromium at {executable} did not start: {error}")
-        yield chromium
-        chromium.close()
-
-
 @pytest.fixture()
 def open_page(browser):
     pages = []

@@ -2,7 +2,6 @@
 
 import json
 import re
-import shutil
 
 import pytest
 
@@ -101,22 +100,6 @@ def test_the_command_writes_the_neuron_or_an_expression(tmp_path, capsys):
 
 
 # ---------------------------------------------------------------- in a browser
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("Playwright is not installed (pip install playwright)")
-    executable = shutil.which("chromium") or shutil.which("chromium-browser")
-    if executable is None:
-        pytest.skip("no Chromium on this machine (`make browser` installs Debian's chromium)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=executable,
-                                              args=["--headless", "--no-sandbox", "--disable-gpu"])
-        yield chromium
-        chromium.close()
-
-
 def test_step_back_and_reset_walk_the_graph(tmp_path, browser):
     root = neuron()
     page_file = backprop_page(root).save(tmp_path / "backprop.html")
