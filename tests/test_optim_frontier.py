@@ -131,6 +131,7 @@ def test_trajectories_also_hold_with_a_learning_rate_schedule():
     (optim.SophiaG, dict(rho=-0.04), ValueError, "rho"),
     (optim.SophiaG, dict(weight_decay=-0.1), ValueError, "weight_decay"),
     (optim.Adafactor, dict(beta2_decay=0.5), ValueError, "beta2_decay"),
+    (optim.Adafactor, dict(beta2_decay="fast"), TypeError, "beta2_decay must be a number"),
     (optim.Adafactor, dict(eps=(-1e-30, 1e-3)), ValueError, "eps1"),
     (optim.Adafactor, dict(eps=(None, -1e-3)), ValueError, "eps2"),
     (optim.Adafactor, dict(eps=1e-3), ValueError, "pair"),

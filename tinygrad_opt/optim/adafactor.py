@@ -67,7 +67,9 @@ class Adafactor(Optimizer):
     def _validate(self, group: dict[str, Any]) -> None:
         group["lr"] = check_lr(group["lr"])
         beta2_decay = group["beta2_decay"]
-        if isinstance(beta2_decay, bool) or not isinstance(beta2_decay, (int, float)) or not beta2_decay <= 0:
+        if isinstance(beta2_decay, bool) or not isinstance(beta2_decay, (int, float)):
+            raise TypeError(f"beta2_decay must be a number, got {type(beta2_decay).__name__} {beta2_decay!r}")
+        if not beta2_decay <= 0:
             raise ValueError(f"Invalid beta2_decay: {beta2_decay!r} (expected a number <= 0)")
         group["beta2_decay"] = float(beta2_decay)
         eps = group["eps"]

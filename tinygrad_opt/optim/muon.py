@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_opt.optim.adam import adam_update
-from tinygrad_opt.optim.optimizer import Optimizer, check_betas, check_flag, check_lr, check_number
+from tinygrad_opt.optim.optimizer import Optimizer, check_betas, check_flag, check_lr, check_number, rate_at
 
 NS_COEFFICIENTS = (3.4445, -4.775, 2.0315)  # Keller Jordan's quintic, also PyTorch's default
 
@@ -105,7 +105,7 @@ class Muon(Optimizer):
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """As `Optimizer.step`; a schedule given as `adamw_lr` is checked before anything changes."""
         for group in self.param_groups:
-            self._lr_at({"lr": group["adamw_lr"], "step": group["step"]})
+            rate_at(group["adamw_lr"], group["step"], "adamw_lr")
         return super().step(closure)
 
     def _init_state(self, theta: np.ndarray, group: dict[str, Any]) -> dict[str, np.ndarray]:
@@ -116,7 +116,7 @@ class Muon(Optimizer):
     def _update(self, theta: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray],
                 group: dict[str, Any], lr: float) -> None:
         if theta.ndim != 2:  # AdamW: decoupled decay, then Adam's step
-            adamw_lr = self._lr_at({"lr": group["adamw_lr"], "step": group["step"] - 1})
+            adamw_lr = rate_at(group["adamw_lr"], group["step"] - 1, "adamw_lr")  # the step's count before it
             theta *= 1 - adamw_lr * group["adamw_weight_decay"]
             adam_update(theta, grad, state, t=group["step"], lr=adamw_lr, betas=group["adamw_betas"],
                         eps=group["adamw_eps"])

@@ -67,6 +67,18 @@ def check_betas(betas: Any) -> tuple[float, float]:
             check_number("beta2 (betas[1])", betas[1], 0.0, 1.0))
 
 
+def rate_at(lr: float | Schedule, step: int, name: str = "learning-rate") -> float:
+    """`lr` itself, or a schedule's value at `step` (0 before the first update), checked."""
+    if not callable(lr):
+        return lr
+    value = lr(step)
+    try:
+        return check_number(name, value)
+    except (TypeError, ValueError):
+        raise ValueError(f"the {name} schedule returned {value!r} at step {step} "
+                         "(expected a finite number >= 0)") from None
+
+
 def check_lr(lr: Any, name: str = "learning rate (lr)") -> float | Schedule:
     """A learning rate is a finite number >= 0 or a schedule: a function of the step count."""
     return lr if callable(lr) else check_number(name, lr)
@@ -210,15 +222,7 @@ class Optimizer:
 
     @staticmethod
     def _lr_at(group: dict[str, Any]) -> float:
-        lr = group["lr"]
-        if callable(lr):
-            value = lr(group["step"])
-            try:
-                return check_number("learning rate", value)
-            except (TypeError, ValueError):
-                raise ValueError(f"the learning-rate schedule returned {value!r} at step {group['step']} "
-                                 "(expected a finite number >= 0)") from None
-        return lr
+        return rate_at(group["lr"], group["step"])
 
     # -------------------------------------------------------------------- step
     def zero_grad(self) -> None:
