@@ -1,7 +1,7 @@
 """How fast is one optimizer step on a large parameter, beside PyTorch's three paths and the memory bound?
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/bench_optim.py [--size 10000000] [--rounds 15]
-                                                           [--chunk-bytes 65536]
+                                                           [--chunk-bytes 131072]
 
 One float32 parameter of `size` elements with a random gradient. Each round takes
 one step with every contender, in turn, so the machine's noise falls on all of

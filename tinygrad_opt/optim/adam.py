@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -19,9 +20,14 @@ def update_moments(m: np.ndarray, v: np.ndarray, g: np.ndarray, beta1: float, be
 
         m_t <- beta1 * m_{t-1} + (1 - beta1) * g_t
         v_t <- beta2 * v_{t-1} + (1 - beta2) * g_t^2
+
+    each written as a step towards its target, in place (PyTorch's `lerp_`): m moves the
+    fraction (1 - beta1) of the way to g, the same average, since beta1 m + (1 - beta1) g =
+    m + (1 - beta1)(g - m); v likewise towards g^2. Written so, a moment is updated where it
+    lies, with no new array for it and no copy back.
     """
-    m[:] = beta1 * m + (1 - beta1) * g
-    v[:] = beta2 * v + (1 - beta2) * g**2
+    m += (1 - beta1) * (g - m)
+    v += (1 - beta2) * (g * g - v)
 
 
 def adam_update(theta: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray], *, t: int, lr: float,
@@ -35,6 +41,7 @@ def adam_update(theta: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray
     beta1, beta2 = betas
     bias_correction1 = 1 - beta1**t if bias_correction else 1.0
     bias_correction2 = 1 - beta2**t if bias_correction else 1.0
+    step_size, root_bias_correction2 = lr / bias_correction1, math.sqrt(bias_correction2)
     v_max_all = state["max_exp_avg_sq"] if amsgrad else None
     pieces = chunks(theta, grad, state["exp_avg"], state["exp_avg_sq"], v_max_all)  # in cache-sized pieces
     for theta, g, m, v, v_max in pieces:
@@ -44,9 +51,9 @@ def adam_update(theta: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray
         if amsgrad:
             v_max[:] = np.maximum(v_max, v)
             v = v_max
-        m_hat = m / bias_correction1
-        v_hat = v / bias_correction2
-        theta -= lr * m_hat / (np.sqrt(v_hat) + eps)
+        # lr m_hat / (sqrt(v_hat) + eps), with the two corrections moved onto the scalars:
+        # lr m_hat = step_size m, and sqrt(v_hat) = sqrt(v) / sqrt(1 - beta2^t)
+        theta -= step_size * m / (np.sqrt(v) / root_bias_correction2 + eps)
 
 
 class Adam(Optimizer):

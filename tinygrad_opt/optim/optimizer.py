@@ -35,10 +35,11 @@ from tinygrad_opt.engine import Value
 if TYPE_CHECKING:
     from tinygrad_opt.optim.schedules import Schedule
 
-# Bytes per piece of `chunks`: the few temporaries a formula makes for a piece stay in the
-# CPU's cache and small enough that malloc reuses their memory (larger pieces were freed back
-# to the system and faulted in again at every piece, several times slower).
-CHUNK_BYTES = 1 << 16
+# Bytes per piece of `chunks`: the arrays of a piece and the few temporaries a formula makes
+# for it stay in the CPU's cache, and malloc reuses the temporaries' memory. Measured with
+# benchmarks/bench_optim.py (Adam, 10M float32) and bench_mlp.py: 128 KiB was faster than 64
+# (fewer NumPy calls) and than 256; pieces much larger than the cache were several times slower.
+CHUNK_BYTES = 1 << 17
 CHUNK = CHUNK_BYTES // 4  # elements per piece of float32 (half as many of float64)
 # a group's scalars as arrays: (the scalars, theta, grad, state)
 _ScalarBatch = tuple[tuple[Value, ...], np.ndarray, np.ndarray, dict[str, np.ndarray]]
