@@ -21,23 +21,32 @@ With --train ITERS both sides train as demos/shakespeare_gpt.py does: the same w
 same batches (one generator, seeded and drawn in the same order), warmup and cosine decay,
 AdamW with decay on matrices only, clipping at 1.0. Each prints its held-out loss and its
 wall time. Without PyTorch the script says so and stops.
+
+BLAS kernels: a pin of NumPy's OpenBLAS to older kernels (OPENBLAS_CORETYPE) is removed for
+the run, or with --keep-blas-pin kept and matched on PyTorch's side: benchmarks/blas_note.py.
 """
 
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 # One BLAS thread, set before NumPy (or torch) loads its BLAS: both sides on one core.
 os.environ["OPENBLAS_NUM_THREADS"] = "1"
 os.environ["OMP_NUM_THREADS"] = "1"
 os.environ["MKL_NUM_THREADS"] = "1"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # time this checkout, not an installed copy
+
+from blas_note import KEEP_PIN, KEEP_PIN_HELP, settle_blas_kernels  # noqa: E402  (beside this file)
+
+BLAS_KERNELS = settle_blas_kernels()  # before NumPy and PyTorch load their BLAS
 
 import argparse  # noqa: E402
 import gc  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
 import statistics  # noqa: E402
-import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 import tracemalloc  # noqa: E402
@@ -45,7 +54,6 @@ from collections.abc import Callable  # noqa: E402
 from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
-from blas_note import blas_note  # noqa: E402  (beside this file)
 
 from tinygrad_opt import nn, no_grad, optim  # noqa: E402
 from tinygrad_opt.data import load_shakespeare, text_windows  # noqa: E402
@@ -388,6 +396,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7, help="timed rounds of each side (default 7)")
     parser.add_argument("--steps", type=int, default=3, help="training steps per round (default 3)")
     parser.add_argument("--train", type=int, metavar="ITERS", help="train both sides for ITERS iterations")
+    parser.add_argument(KEEP_PIN, action="store_true", help=KEEP_PIN_HELP)
     args = parser.parse_args()
     for option in ("rounds", "steps", "train"):
         value = getattr(args, option)
@@ -402,13 +411,13 @@ def main() -> None:
     train_data, _, vocab_size = shakespeare_ids()
     if args.train is not None:
         print(f"training both sides for {args.train} iterations as demos/shakespeare_gpt.py does "
-              f"(float32, one thread)")
+              f"(float32, one thread)\n{BLAS_KERNELS}")
         train_ours(torch, vocab_size, args.train)
         train_torch(torch, vocab_size, args.train)
         return
     rng = np.random.default_rng(SEED)
     batches = [get_batch(train_data, rng) for _ in range(16)]
-    print(blas_note())
+    print(BLAS_KERNELS)
     print(f"nanoGPT's CPU configuration: {N_LAYER} layers, {N_HEAD} heads, {N_EMBD} wide, "
           f"block {BLOCK_SIZE}, batch {BATCH_SIZE}, vocabulary {vocab_size}; PyTorch {torch.__version__}, "
           f"NumPy {np.__version__}, Python {sys.version.split()[0]}\n")

@@ -11,11 +11,17 @@ parameters), `foreach=True` and `fused=True`; the ratio is against the fastest o
 Each step is timed in its two parts, forward + backward (with zero_grad) and the
 optimizer's update, and the step is their sum.
 One thread on both sides: `OPENBLAS_NUM_THREADS=1` (and OMP, MKL) is set before NumPy
-loads, and `torch.set_num_threads(1)`. The contenders take turns, one step each a round;
-the table gives median CPU time (which other work on a shared machine moves less than
-the clock).
+loads, and `torch.set_num_threads(1)`. BLAS kernels: a pin of NumPy's OpenBLAS to older
+kernels (OPENBLAS_CORETYPE) is removed for the run, or with --keep-blas-pin kept and
+matched on PyTorch's side (benchmarks/blas_note.py).
 
-    python benchmarks/bench_mlp.py [--rounds 30]
+The contenders take turns, a block of `--block` steps each a round, as a training loop
+runs one model step after step; the table gives the median CPU time of a step (which other
+work on a shared machine moves less than the clock). Turns of a single step would time
+every step with the model's arrays pushed out of the processor's caches by the other
+three models', a cost no training loop pays: `--block 1` measures that case.
+
+    python benchmarks/bench_mlp.py [--rounds 30] [--block 10] [--keep-blas-pin]
 
 Run it with a Python that has torch installed (this checkout is put first on the path).
 """
@@ -33,11 +39,13 @@ from pathlib import Path
 for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_variable] = "1"  # one BLAS thread, set before NumPy (or PyTorch) starts its pool
 
-import numpy as np  # noqa: E402
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # time this checkout, not an installed copy
 
-from blas_note import blas_note  # noqa: E402  (beside this file)
+from blas_note import KEEP_PIN, KEEP_PIN_HELP, settle_blas_kernels  # noqa: E402  (beside this file)
+
+BLAS_KERNELS = settle_blas_kernels()  # before NumPy and PyTorch load their BLAS
+
+import numpy as np  # noqa: E402
 
 from tinygrad_opt import nn, optim  # noqa: E402
 
@@ -85,8 +93,13 @@ def pytorch(model: nn.MLP, x: np.ndarray, labels: np.ndarray, path: str) -> Part
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=30, help="rounds of turns (default 30)")
+    parser.add_argument("--block", type=int, default=10, help="steps of a contender in a turn (default 10)")
+    parser.add_argument(KEEP_PIN, action="store_true", help=KEEP_PIN_HELP)
     args = parser.parse_args()
+    for option in ("rounds", "block"):
+        if not 1 <= getattr(args, option) <= 10_000:
+            parser.error(f"--{option} must be between 1 and 10000, got {getattr(args, option)}")
     rng = np.random.default_rng(0)
     x = rng.random((BATCH, SIZES[0]), dtype=np.float32)
     labels = rng.integers(0, SIZES[-1], BATCH)
@@ -110,17 +123,19 @@ def main() -> None:
     parts: dict[str, list[list[float]]] = {name: [[], []] for name in contenders}
     for _ in range(args.rounds):
         for name, pair in contenders.items():
-            for part, times in zip(pair, parts[name], strict=True):
-                start = time.process_time()
-                part()
-                times.append(time.process_time() - start)
+            for _ in range(args.block):
+                for part, times in zip(pair, parts[name], strict=True):
+                    start = time.process_time()
+                    part()
+                    times.append(time.process_time() - start)
     median_parts = {name: [statistics.median(times) for times in both] for name, both in parts.items()}
     median = {name: sum(both) for name, both in median_parts.items()}
     peers = [name for name in contenders if name.startswith("PyTorch")]
     best = min(peers, key=median.get) if peers else None
-    print(blas_note())
+    print(BLAS_KERNELS)
     print(f"MLP {'-'.join(map(str, SIZES))}, batch {BATCH}, float32, Adam; one thread each side; "
-          f"median of {args.rounds} rounds (load average {os.getloadavg()[0]:.1f})\n")
+          f"median step of {args.rounds} rounds of {args.block} steps each "
+          f"(load average {os.getloadavg()[0]:.1f})\n")
     print("| contender | forward + backward | optimizer step | CPU ms per step | time / PyTorch's fastest |")
     print("|---|---|---|---|---|")
     for name in contenders:

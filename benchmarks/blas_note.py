@@ -1,18 +1,39 @@
-"""One line on which BLAS kernels NumPy may use, printed by the benchmarks that time matrix products.
+"""Which BLAS kernels the two sides of a benchmark use, settled before NumPy and PyTorch load.
 
 Some machines set OPENBLAS_CORETYPE (and OPENBLAS_L2_SIZE) to pin OpenBLAS, NumPy's BLAS, to an
-older processor's kernels. PyTorch's MKL is not pinned, so its matrix products would run on wider
-vector units than ours: not like with like. The benchmarks say so instead of hiding it.
+older processor's kernels, e.g. Haswell's AVX2 on a processor with AVX-512, while PyTorch's MKL
+and oneDNN pick theirs for the processor they run on: one side pinned and the other not is not
+like with like. So the benchmarks that time matrix products remove the pin by default, and each
+library picks its kernels for this processor, as it would on a user's machine. `--keep-blas-pin`
+keeps the pin and holds PyTorch to the same vector width (ATEN_CPU_CAPABILITY,
+MKL_ENABLE_INSTRUCTIONS, ONEDNN_MAX_CPU_ISA), so that both sides run AVX2 kernels. Either way the
+run prints which case it measured.
 """
 
 import os
+import sys
+
+PIN = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+KEEP_PIN = "--keep-blas-pin"
+KEEP_PIN_HELP = "keep this machine's OPENBLAS_CORETYPE pin, and hold PyTorch to the same vector width"
+AVX2_CORES = {"haswell", "zen"}  # OpenBLAS's names of the cores whose kernels use AVX2 and no AVX-512
 
 
-def blas_note() -> str:
-    names = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-    pinned = {name: os.environ[name] for name in names if name in os.environ}
+def settle_blas_kernels(argv: list[str] = sys.argv) -> str:
+    """Before NumPy or PyTorch is imported: remove the OpenBLAS pin, or with `--keep-blas-pin`
+    in `argv` keep it and pin PyTorch alike. Returns the line that says which."""
+    pinned = {name: os.environ[name] for name in PIN if name in os.environ}
     if not pinned:
-        return "NumPy's OpenBLAS picks its kernels for this processor (OPENBLAS_CORETYPE is not set)"
+        return "BLAS kernels: NumPy's OpenBLAS and PyTorch each pick theirs for this processor"
     settings = ", ".join(f"{name}={value}" for name, value in pinned.items())
-    return (f"note: {settings} pins NumPy's OpenBLAS to those kernels, PyTorch's are not pinned; to compare "
-            f"like with like run with `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE`")
+    if KEEP_PIN not in argv:
+        for name in pinned:
+            del os.environ[name]
+        return (f"BLAS kernels: this machine's {settings} is removed for this run, so NumPy's OpenBLAS and "
+                f"PyTorch each pick theirs for this processor ({KEEP_PIN} keeps it)")
+    if pinned.get("OPENBLAS_CORETYPE", "").lower() not in AVX2_CORES:
+        return (f"BLAS kernels: {settings} pins NumPy's OpenBLAS, and PyTorch is not held alike: "
+                "not like with like")
+    os.environ.update(ATEN_CPU_CAPABILITY="avx2", MKL_ENABLE_INSTRUCTIONS="AVX2", ONEDNN_MAX_CPU_ISA="AVX2")
+    return (f"BLAS kernels: {settings} kept, and PyTorch held to AVX2 alike (ATEN_CPU_CAPABILITY=avx2, "
+            "MKL_ENABLE_INSTRUCTIONS=AVX2, ONEDNN_MAX_CPU_ISA=AVX2)")
