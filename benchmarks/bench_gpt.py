@@ -43,10 +43,12 @@ from blas_note import KEEP_PIN, KEEP_PIN_HELP, settle_blas_kernels  # noqa: E402
 BLAS_KERNELS = settle_blas_kernels()  # before NumPy and PyTorch load their BLAS
 
 import argparse  # noqa: E402
+import ctypes  # noqa: E402
 import gc  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
 import statistics  # noqa: E402
+import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 import tracemalloc  # noqa: E402
@@ -324,6 +326,52 @@ def peak_memory(torch: Any, vocab_size: int, batch: tuple[np.ndarray, np.ndarray
     print(f"  PyTorch:      {max(totals) / 1e6:.1f} MB (its profiler's running total of CPU tensor memory; "
           f"includes the {gradients / 1e6:.1f} MB of gradients made at each backward; Python objects and "
           f"autograd's own nodes are not counted)")
+    rss = {side: rss_of_a_step(side) for side in ("ours", "torch")}
+    if None in rss.values():
+        print("  resident memory: not measured here (it needs Linux's /proc/self/clear_refs and glibc)")
+        return
+    print(f"the same step measured alike on both sides, each in a process of its own: the peak of its "
+          f"resident memory (VmHWM) above the resident memory before the step, after glibc's malloc_trim:\n"
+          f"  tinygrad_opt: {rss['ours'] / 1e6:.1f} MB\n  PyTorch:      {rss['torch'] / 1e6:.1f} MB")
+
+
+def rss_of_a_step(side: str) -> int | None:
+    """Run `--rss-of side` in a new process (the same BLAS choice as this one), or None where
+    it cannot measure."""
+    command = [sys.executable, __file__, "--rss-of", side] + ([KEEP_PIN] if KEEP_PIN in sys.argv else [])
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    lines = [line for line in result.stdout.splitlines() if line.startswith("rss ")]
+    if result.returncode != 0:
+        raise SystemExit(f"measuring the resident memory of {side} failed:\n{result.stderr}")
+    return int(lines[0].split()[1]) if lines and lines[0].split()[1] != "none" else None
+
+
+def print_rss_of_a_step(torch: Any, side: str, vocab_size: int, batch: tuple[np.ndarray, np.ndarray]) -> None:
+    """In a process of its own: one side's warmed-up step, its peak resident memory above before."""
+    status, clear_refs = Path("/proc/self/status"), Path("/proc/self/clear_refs")
+    try:
+        malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        malloc_trim = None
+    if malloc_trim is None or not os.access(clear_refs, os.W_OK):
+        print("rss none")
+        return
+    ours, theirs = twins(torch, vocab_size, np.float32)
+    step = (our_step(ours, our_adamw(ours, LEARNING_RATE)) if side == "ours"
+            else torch_step(torch, theirs, torch_adamw(torch, theirs, LEARNING_RATE)[0]))
+    for _ in range(2):  # the optimizer's state and the gradient arrays exist before we measure
+        step(*batch)
+    gc.collect()
+    malloc_trim(0)  # hand memory freed by the warm-up steps back, so the step's own peak shows
+
+    def kilobytes(field: str) -> int:
+        lines = status.read_text().splitlines()
+        return next(int(line.split()[1]) for line in lines if line.startswith(field))
+
+    before = kilobytes("VmRSS:")
+    clear_refs.write_text("5")  # the kernel's peak (VmHWM) starts again from the present size
+    step(*batch)
+    print(f"rss {(kilobytes('VmHWM:') - before) * 1024}")
 
 
 # ----------------------------------------------------------------- --train ITERS
@@ -397,6 +445,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=3, help="training steps per round (default 3)")
     parser.add_argument("--train", type=int, metavar="ITERS", help="train both sides for ITERS iterations")
     parser.add_argument(KEEP_PIN, action="store_true", help=KEEP_PIN_HELP)
+    parser.add_argument("--rss-of", choices=("ours", "torch"), help=argparse.SUPPRESS)  # run by peak_memory
     args = parser.parse_args()
     for option in ("rounds", "steps", "train"):
         value = getattr(args, option)
@@ -417,6 +466,9 @@ def main() -> None:
         return
     rng = np.random.default_rng(SEED)
     batches = [get_batch(train_data, rng) for _ in range(16)]
+    if args.rss_of:
+        print_rss_of_a_step(torch, args.rss_of, vocab_size, batches[0])
+        return
     print(BLAS_KERNELS)
     print(f"nanoGPT's CPU configuration: {N_LAYER} layers, {N_HEAD} heads, {N_EMBD} wide, "
           f"block {BLOCK_SIZE}, batch {BATCH_SIZE}, vocabulary {vocab_size}; PyTorch {torch.__version__}, "
