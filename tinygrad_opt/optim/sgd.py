@@ -69,7 +69,8 @@ class SGD(Optimizer):
                 continue
             if first_step:
                 b[:] = g  # b_1 = g_1, undamped: PyTorch's first buffer
-            else:
-                b[:] = mu * b + (1 - tau) * g
+            else:  # b <- mu b + (1 - tau) g, in place: scaled, then added to (PyTorch's order)
+                b *= mu
+                b += (1 - tau) * g
             d = g + mu * b if group["nesterov"] else b
             theta -= lr * d
