@@ -47,6 +47,7 @@ import ctypes  # noqa: E402
 import gc  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
+import resource  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
@@ -268,24 +269,27 @@ def time_steps(torch: Any, vocab_size: int, batches: list, rounds: int, steps: i
             step(x, y)
     totals: dict[str, list[float]] = {name: [] for name in sides}
     phases: dict[str, list[list[float]]] = {name: [] for name in sides}
+    faults = {name: 0 for name in sides}  # page faults: memory malloc gave back to the system and took again
     ratios = []
     for r in range(rounds):
         order = list(sides) if r % 2 == 0 else list(reversed(sides))  # take turns going first
         for name in order:
             gc.collect()
+            faults_before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
             start = time.perf_counter()
             for i in range(steps):
                 phases[name].append(sides[name](*batches[(r * steps + i) % len(batches)]))
             totals[name].append((time.perf_counter() - start) / steps)
+            faults[name] += resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults_before
         ratios.append(totals["tinygrad_opt"][-1] / totals["PyTorch"][-1])
     print(f"\nfloat32, one thread; {rounds} rounds of {steps} steps each, the sides taking turns; "
           f"PyTorch's AdamW: {path}\n")
-    print("| side | ms per step (median) | forward + loss | backward | AdamW step |")
-    print("|---|---|---|---|---|")
+    print("| side | ms per step (median) | forward + loss | backward | AdamW step | page faults a step |")
+    print("|---|---|---|---|---|---|")
     for name in sides:
         forward, backward, update = (statistics.median(p[i] for p in phases[name]) * 1e3 for i in range(3))
         print(f"| {name} | {statistics.median(totals[name]) * 1e3:.0f} | {forward:.1f} | {backward:.1f} "
-              f"| {update:.2f} |")
+              f"| {update:.2f} | {faults[name] / (rounds * steps):.0f} |")
     print(f"\nours / PyTorch: {statistics.median(ratios):.2f} (median of the rounds' ratios; "
           f"from {min(ratios):.2f} to {max(ratios):.2f})")
 

@@ -18,6 +18,7 @@ import argparse
 import cProfile
 import os
 import pstats
+import resource
 import statistics
 import sys
 import time
@@ -66,13 +67,16 @@ def main() -> None:
     step = make_step(np.float64 if args.float64 else np.float32)
     step()  # the first step allocates the optimizer's state
     cpu, wall = [], []
+    faults_before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     for _ in range(args.steps):
         start_cpu, start_wall = time.process_time(), time.perf_counter()
         step()
         cpu.append(time.process_time() - start_cpu)
         wall.append(time.perf_counter() - start_wall)
+    faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults_before) / args.steps
     print(f"one step, median of {args.steps}: {1e3 * statistics.median(cpu):.1f} ms CPU, "
-          f"{1e3 * statistics.median(wall):.1f} ms wall clock (load average {os.getloadavg()[0]:.1f})")
+          f"{1e3 * statistics.median(wall):.1f} ms wall clock (load average {os.getloadavg()[0]:.1f}); "
+          f"{faults:.0f} page faults a step (memory malloc handed back to the system and took again)")
 
     tracemalloc.start()
     step()
