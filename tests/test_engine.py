@@ -465,6 +465,30 @@ def test_a_dropped_graph_is_freed_without_the_cyclic_collector():
         gc.enable()
 
 
+def test_a_node_is_one_object_for_the_garbage_collector():
+    # The inputs sit in the node's own fields: no tuple beside each node for the cyclic
+    # collector to walk (a tuple per node made a third of a scalar training step).
+    x = Value(1.0)
+    gc.collect()
+    gc.disable()
+    try:
+        before = len(gc.get_objects())
+        nodes = [x + x for _ in range(1000)]
+        added = len(gc.get_objects()) - before
+    finally:
+        gc.enable()
+    assert len(nodes) <= added < 1100  # the nodes and their list, not two objects a node
+
+
+def test_prev_gives_every_input_in_order():
+    a, b, c = Value(1.0), Value(2.0), Value(3.0)
+    assert Value(0.0, (a, b, c), "f")._prev == (a, b, c)  # micrograd's constructor, three inputs
+    assert Value(0.0, [c])._prev == (c,) and Value(0.0)._prev == ()
+    joined = stack([a, b, c, a])
+    assert joined._prev == (a, b, c, a) and joined.inputs == (a, b, c, a)
+    assert (a * b)._prev == (a, b) and (-a)._prev == (a,)
+
+
 def test_no_grad_records_no_parents_and_detach_cuts_history():
     x = Value(2.0)
     with no_grad():

@@ -8,10 +8,11 @@ grad)`, which reads the inputs (`out._a`, `out._b`) and adds (`+=`) each input's
 `grad` into its `.grad`.
 
 The backward rules are plain functions (static methods) that receive the output node,
-rather than closures created per operation. That keeps each node to one object (its inputs
-sit in its own fields, not in a tuple beside it), and a graph has no reference cycles: it is freed by reference counting the moment its
-output is dropped. (micrograd's closures capture their own output, which leaves
-every graph to the cyclic garbage collector.) `backward()` is iterative, so a chain
+rather than closures created per operation. That keeps each node to one object (its
+inputs sit in its own fields, not in a tuple beside it), and a graph has no reference
+cycles: it is freed by reference counting the moment its output is dropped. (micrograd's
+closures capture their own output, which leaves every graph to the cyclic garbage
+collector.) `backward()` is iterative, so a chain
 of a million operations backpropagates.
 
 micrograd's own ways work too: `Value(data, (a, b), 'op')` makes a node, a zero-argument
