@@ -12,8 +12,8 @@ rather than closures created per operation. That keeps each node to one object (
 inputs sit in its own fields, not in a tuple beside it), and a graph has no reference
 cycles: it is freed by reference counting the moment its output is dropped. (micrograd's
 closures capture their own output, which leaves every graph to the cyclic garbage
-collector.) `backward()` is iterative, so a chain
-of a million operations backpropagates.
+collector.) `backward()` is iterative, so a chain of a million operations
+backpropagates.
 
 micrograd's own ways work too: `Value(data, (a, b), 'op')` makes a node, a zero-argument
 closure assigned to `out._backward` is its backward rule, and `node._backward()` runs one
@@ -133,14 +133,17 @@ class Value:
             data = np.asarray(data)
             if data.ndim == 0 and all(type(v._data) is float for v in (a, b, *rest) if v is not None):
                 data = float(data)  # an operation on scalars gives a scalar
+        if not _grad_enabled():  # under no_grad the node records nothing
+            a, b, rest, backward, ctx = None, None, (), None, None
         out.grad = 0.0
         out._data = data
         out.label = ""
         out._op = op
-        if _grad_enabled():
-            out._a, out._b, out._rest, out._rule, out._ctx = a, b, rest, backward, ctx
-        else:
-            out._a, out._b, out._rest, out._rule, out._ctx = None, None, (), None, None
+        out._a = a
+        out._b = b
+        out._rest = rest
+        out._rule = backward
+        out._ctx = ctx
         return out
 
     @property
