@@ -915,24 +915,29 @@ def topological_order(root: Value) -> list[Value]:
     stack = [root]
     while stack:
         node = stack[-1]
-        # Go down into the first input not seen yet (read from the fields, not from `_prev`,
-        # which would make a tuple for every node); once there is none, the node is ordered.
-        a, b = node._a, node._b
+        # Go down into the first input not seen yet; once there is none, the node is ordered.
+        # The inputs are read from the node's fields one by one, and the walk goes on as soon
+        # as one is found: this loop runs some 150,000 times in a step of micrograd's demo, and
+        # making a tuple of inputs at each turn (`_prev`) or reading both before testing cost
+        # several milliseconds a step.
+        a = node._a
         if a is not None and a not in seen:
             seen.add(a)
             stack.append(a)
-        elif b is not None and b not in seen:
+            continue
+        b = node._b
+        if b is not None and b not in seen:
             seen.add(b)
             stack.append(b)
-        else:
-            for parent in node._rest:
-                if parent not in seen:
-                    seen.add(parent)
-                    stack.append(parent)
-                    break
-            else:  # every input is ordered: so is this node
-                stack.pop()
-                order.append(node)
+            continue
+        if node._rest:  # an operation of three or more inputs
+            unseen = next((v for v in node._rest if v not in seen), None)
+            if unseen is not None:
+                seen.add(unseen)
+                stack.append(unseen)
+                continue
+        stack.pop()  # every input is ordered: so is this node
+        order.append(node)
     return order
 
 
