@@ -735,6 +735,20 @@ def test_topological_order_puts_every_node_after_its_inputs():
     assert topological_order(a) == [a]
 
 
+def test_topological_order_reaches_the_inputs_after_the_second():
+    # stack keeps its third and later inputs in `_rest`: the walk must order them too
+    a, b = Value(1.0), Value(2.0)
+    c = a * b
+    d = c.exp()
+    joined = stack([a, b, d, c, Value(3.0)])
+    order = topological_order(joined)
+    assert len(order) == len({id(v) for v in order}) == 6 and order[-1] is joined
+    position = {id(v): i for i, v in enumerate(order)}
+    assert all(position[id(p)] < position[id(v)] for v in order for p in v._prev)
+    joined.sum().backward()
+    assert a.grad == 1 + b.data + b.data * d.data and b.grad == 1 + a.data + a.data * d.data
+
+
 def test_as_value():
     x = Value(1.0)
     assert as_value(x) is x
