@@ -92,14 +92,17 @@ class Value:
         self._data = data if type(data) is float else _as_data(data)
         self.grad = _zeros(self._data)
         self.label = label
-        children = tuple(_children)
-        for child in children:
-            if not isinstance(child, Value):
-                raise TypeError(
-                    f"Value's second argument is _children, the Values an operation read (micrograd's "
-                    f"order); got {_children!r:.60}. To name a Value, write label=..."
-                )
-        self._a, self._b, self._rest = _split_inputs(*children)
+        if _children:  # a node made by hand, micrograd's way
+            children = tuple(_children)
+            for child in children:
+                if not isinstance(child, Value):
+                    raise TypeError(
+                        f"Value's second argument is _children, the Values an operation read (micrograd's "
+                        f"order); got {_children!r:.60}. To name a Value, write label=..."
+                    )
+            self._a, self._b, self._rest = _split_inputs(*children)
+        else:  # a leaf: a parameter, an input, a constant
+            self._a, self._b, self._rest = None, None, ()
         self._op = _op
         self._rule: Callable | None = None  # the backward rule; see `_backward` and `operation`
         self._ctx: Any = None
