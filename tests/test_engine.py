@@ -465,6 +465,30 @@ def test_a_dropped_graph_is_freed_without_the_cyclic_collector():
         gc.enable()
 
 
+def test_a_node_is_one_object_for_the_garbage_collector():
+    # The inputs sit in the node's own fields: no tuple beside each node for the cyclic
+    # collector to walk (a tuple per node made a third of a scalar training step).
+    x = Value(1.0)
+    gc.collect()
+    gc.disable()
+    try:
+        before = len(gc.get_objects())
+        nodes = [x + x for _ in range(1000)]
+        added = len(gc.get_objects()) - before
+    finally:
+        gc.enable()
+    assert len(nodes) <= added < 1100  # the nodes and their list, not two objects a node
+
+
+def test_prev_gives_every_input_in_order():
+    a, b, c = Value(1.0), Value(2.0), Value(3.0)
+    assert Value(0.0, (a, b, c), "f")._prev == (a, b, c)  # micrograd's constructor, three inputs
+    assert Value(0.0, [c])._prev == (c,) and Value(0.0)._prev == ()
+    joined = stack([a, b, c, a])
+    assert joined._prev == (a, b, c, a) and joined.inputs == (a, b, c, a)
+    assert (a * b)._prev == (a, b) and (-a)._prev == (a,)
+
+
 def test_no_grad_records_no_parents_and_detach_cuts_history():
     x = Value(2.0)
     with no_grad():
@@ -709,6 +733,20 @@ def test_topological_order_puts_every_node_after_its_inputs():
     position = {id(v): i for i, v in enumerate(order)}
     assert all(position[id(p)] < position[id(v)] for v in order for p in v._prev)
     assert topological_order(a) == [a]
+
+
+def test_topological_order_reaches_the_inputs_after_the_second():
+    # stack keeps its third and later inputs in `_rest`: the walk must order them too
+    a, b = Value(1.0), Value(2.0)
+    c = a * b
+    d = c.exp()
+    joined = stack([a, b, d, c, Value(3.0)])
+    order = topological_order(joined)
+    assert len(order) == len({id(v) for v in order}) == 6 and order[-1] is joined
+    position = {id(v): i for i, v in enumerate(order)}
+    assert all(position[id(p)] < position[id(v)] for v in order for p in v._prev)
+    joined.sum().backward()
+    assert a.grad == 1 + b.data + b.data * d.data and b.grad == 1 + a.data + a.data * d.data
 
 
 def test_as_value():
