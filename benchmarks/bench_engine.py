@@ -44,9 +44,13 @@ from typing import Any
 for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_variable] = "1"  # one BLAS thread, set before NumPy (or PyTorch) starts its pool
 
-import numpy as np  # noqa: E402
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # time this checkout, not an installed copy
+
+from blas_note import KEEP_PIN, KEEP_PIN_HELP, settle_blas_kernels  # noqa: E402  (beside this file)
+
+BLAS_KERNELS = settle_blas_kernels()  # before NumPy and PyTorch load their BLAS
+
+import numpy as np  # noqa: E402
 
 from tinygrad_opt import optim  # noqa: E402
 from tinygrad_opt.engine import Value  # noqa: E402
@@ -217,6 +221,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=9, help="timed rounds of each contender")
     parser.add_argument("--deep", type=int, nargs="?", const=1_000_000, default=None, metavar="N",
                         help="time a chain of N multiplications instead (default N: a million)")
+    parser.add_argument(KEEP_PIN, action="store_true", help=KEEP_PIN_HELP)
     args = parser.parse_args()
     if args.deep is not None:
         if args.deep < 1:
@@ -225,6 +230,7 @@ def main() -> None:
         return
     points, labels = two_moons()
     missing = []
+    print(BLAS_KERNELS)
     print(f"micrograd's demo step: MLP(2, [16, 16, 1]), 100 points; median of {args.rounds} interleaved "
           f"rounds; one BLAS thread\n")
 
