@@ -9,7 +9,10 @@ arrays; the model's weights and the optimizer's state, allocated before, are not
 then runs the steps again under cProfile and prints the functions that took the most time
 of their own (`tottime`), as a share of the profiled total.
 
-    python benchmarks/profile_gpt.py [--steps 10] [--top 15] [--float64]
+    python benchmarks/profile_gpt.py [--steps 10] [--top 15] [--float64] [--keep-blas-pin]
+
+A pin of NumPy's OpenBLAS to older kernels (OPENBLAS_CORETYPE) is removed for the run, as in
+the benchmarks beside PyTorch, unless --keep-blas-pin (benchmarks/blas_note.py).
 """
 
 from __future__ import annotations
@@ -29,9 +32,13 @@ from pathlib import Path
 for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_variable] = "1"  # one BLAS thread, set before NumPy starts its pool
 
-import numpy as np  # noqa: E402
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # time this checkout, not an installed copy
+
+from blas_note import KEEP_PIN, KEEP_PIN_HELP, settle_blas_kernels  # noqa: E402  (beside this file)
+
+BLAS_KERNELS = settle_blas_kernels()  # before NumPy loads its BLAS
+
+import numpy as np  # noqa: E402
 
 from tinygrad_opt import nn, optim  # noqa: E402
 
@@ -63,7 +70,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument("--float64", action="store_true", help="the model in float64 instead of float32")
+    parser.add_argument(KEEP_PIN, action="store_true", help=KEEP_PIN_HELP)
     args = parser.parse_args()
+    print(BLAS_KERNELS)
     step = make_step(np.float64 if args.float64 else np.float32)
     step()  # the first step allocates the optimizer's state
     cpu, wall = [], []
