@@ -489,6 +489,18 @@ def test_prev_gives_every_input_in_order():
     assert (a * b)._prev == (a, b) and (-a)._prev == (a,)
 
 
+def test_prev_can_be_set_as_micrograd_sets_it():
+    # a node made micrograd's way may set its inputs after construction, as a set or a tuple
+    a, b, c = Value(1.0), Value(2.0), Value(3.0)
+    out = Value(a.data + b.data + c.data)
+    out._prev = (a, b, c)
+    assert out._prev == (a, b, c) and topological_order(out)[-1] is out
+    out._prev = {a}
+    assert out._prev == (a,)
+    with pytest.raises(TypeError, match="_children, the Values an operation read"):
+        out._prev = (a, 2.0)
+
+
 def test_no_grad_records_no_parents_and_detach_cuts_history():
     x = Value(2.0)
     with no_grad():
@@ -747,6 +759,29 @@ def test_topological_order_reaches_the_inputs_after_the_second():
     assert all(position[id(p)] < position[id(v)] for v in order for p in v._prev)
     joined.sum().backward()
     assert a.grad == 1 + b.data + b.data * d.data and b.grad == 1 + a.data + a.data * d.data
+
+
+def test_topological_order_of_a_stack_of_many_inputs():
+    # each input is looked at once: going back to the start of `_rest` at every visit made
+    # this walk quadratic in the number of inputs (16,000 inputs then took over a second)
+    leaves = [Value(float(i)) for i in range(50_000)]
+    doubled = [leaf * 2 for leaf in leaves[:10]]
+    joined = stack(doubled + leaves)
+    order = topological_order(joined)
+    assert len(order) == 50_021 and order[-1] is joined  # the leaves, 10 products and their 10 constants
+    position = {id(v): i for i, v in enumerate(order)}
+    assert all(position[id(leaf)] < position[id(d)] for leaf, d in zip(leaves[:10], doubled, strict=True))
+
+
+def test_sigmoid_of_arrays_at_the_edges_and_in_float32():
+    x = np.array([-np.inf, -1e4, -0.0, 0.0, 1e4, np.inf, np.nan], np.float32)
+    out = Value(x).sigmoid().data
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out[:6], [0, 0, 0.5, 0.5, 1, 1])
+    assert np.isnan(out[6])
+    r = np.random.default_rng(0).normal(0, 5, 10_000).astype(np.float32)
+    exact = Value(r.astype(np.float64)).sigmoid().data
+    np.testing.assert_allclose(Value(r).sigmoid().data, exact, rtol=3e-7, atol=0)
 
 
 def test_as_value():

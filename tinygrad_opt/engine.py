@@ -93,14 +93,7 @@ class Value:
         self.grad = _zeros(self._data)
         self.label = label
         if _children:  # a node made by hand, micrograd's way
-            children = tuple(_children)
-            for child in children:
-                if not isinstance(child, Value):
-                    raise TypeError(
-                        f"Value's second argument is _children, the Values an operation read (micrograd's "
-                        f"order); got {_children!r:.60}. To name a Value, write label=..."
-                    )
-            self._a, self._b, self._rest = _split_inputs(*children)
+            self._prev = _children
         else:  # a leaf: a parameter, an input, a constant
             self._a, self._b, self._rest = None, None, ()
         self._op = _op
@@ -155,6 +148,17 @@ class Value:
         if self._b is None:
             return () if self._a is None else (self._a,)
         return (self._a, self._b, *self._rest)
+
+    @_prev.setter
+    def _prev(self, children: Sequence[Value]) -> None:  # micrograd's `out._prev = set(...)` too
+        children = tuple(children)
+        for child in children:
+            if not isinstance(child, Value):
+                raise TypeError(
+                    f"Value's second argument is _children, the Values an operation read (micrograd's "
+                    f"order); got {children!r:.60}. To name a Value, write label=..."
+                )
+        self._a, self._b, self._rest = _split_inputs(*children)
 
     def _accumulate(self, grad: Any) -> None:
         """Add an incoming gradient, summed back to this node's shape if it was broadcast.
@@ -916,6 +920,7 @@ def topological_order(root: Value) -> list[Value]:
     order: list[Value] = []
     seen = {root}
     stack = [root]
+    rest_to_visit: dict[Value, Iterator[Value]] = {}  # for a node of three or more inputs
     while stack:
         node = stack[-1]
         # Go down into the first input not seen yet; once there is none, the node is ordered.
@@ -933,8 +938,9 @@ def topological_order(root: Value) -> list[Value]:
             seen.add(b)
             stack.append(b)
             continue
-        if node._rest:  # an operation of three or more inputs
-            unseen = next((v for v in node._rest if v not in seen), None)
+        if node._rest:  # an operation of three or more inputs: go on where the last visit stopped
+            inputs = rest_to_visit.setdefault(node, iter(node._rest))
+            unseen = next((v for v in inputs if v not in seen), None)
             if unseen is not None:
                 seen.add(unseen)
                 stack.append(unseen)
