@@ -153,3 +153,16 @@ def test_module_to_float32_keeps_float32_through_a_step():
     assert {p.grad.dtype for p in model.parameters()} == {np.dtype(np.float32)}
     with pytest.raises(TypeError, match="floating dtype"):
         model.to(np.int64)
+
+
+def test_a_causal_mask_hides_a_future_score_even_when_it_overflows():
+    # the key at position 2 makes every query's score with it overflow to inf; queries 0 and
+    # 1 may not see it, so their rows stay finite (adding -inf to an inf score would give nan)
+    q = np.zeros((1, 3, 2), np.float32)
+    k = np.zeros((1, 3, 2), np.float32)
+    q[0, :, 0] = 1e20
+    k[0, 2, 0] = 1e20
+    v = np.arange(6, dtype=np.float32).reshape(1, 3, 2)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = nn.scaled_dot_product_attention(Value(q), Value(k), Value(v), is_causal=True).data
+    np.testing.assert_allclose(out[0, :2], [[0, 1], [1, 2]])  # row 0 sees key 0, row 1 averages keys 0, 1

@@ -38,7 +38,8 @@ if TYPE_CHECKING:
 # Bytes per piece of `chunks`: the arrays of a piece and the few temporaries a formula makes
 # for it stay in the CPU's cache, and malloc reuses the temporaries' memory. Measured with
 # benchmarks/bench_optim.py (Adam, 10M float32) and bench_mlp.py: 128 KiB was faster than 64
-# (fewer NumPy calls) and than 256; pieces much larger than the cache were several times slower.
+# (fewer NumPy calls) and as fast as 256; pieces much larger than the cache were several times
+# slower.
 CHUNK_BYTES = 1 << 17
 CHUNK = CHUNK_BYTES // 4  # elements per piece of float32 (half as many of float64)
 # a group's scalars as arrays: (the scalars, theta, grad, state)
