@@ -217,7 +217,7 @@ def ratio_text(peer_seconds: float | None, seconds: float) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("--rounds", type=int, default=9, help="timed rounds of each contender")
     parser.add_argument("--deep", type=int, nargs="?", const=1_000_000, default=None, metavar="N",
                         help="time a chain of N multiplications instead (default N: a million)")

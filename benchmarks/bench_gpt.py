@@ -444,7 +444,7 @@ def train_torch(torch: Any, vocab_size: int, max_iters: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("--rounds", type=int, default=7, help="timed rounds of each side (default 7)")
     parser.add_argument("--steps", type=int, default=3, help="training steps per round (default 3)")
     parser.add_argument("--train", type=int, metavar="ITERS", help="train both sides for ITERS iterations")

@@ -92,7 +92,7 @@ def pytorch(model: nn.MLP, x: np.ndarray, labels: np.ndarray, path: str) -> Part
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("--rounds", type=int, default=30, help="rounds of turns (default 30)")
     parser.add_argument("--block", type=int, default=10, help="steps of a contender in a turn (default 10)")
     parser.add_argument(KEEP_PIN, action="store_true", help=KEEP_PIN_HELP)

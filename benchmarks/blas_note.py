@@ -7,7 +7,8 @@ like with like. So the benchmarks that time matrix products remove the pin by de
 library picks its kernels for this processor, as it would on a user's machine. `--keep-blas-pin`
 keeps the pin and holds PyTorch to the same vector width (ATEN_CPU_CAPABILITY,
 MKL_ENABLE_INSTRUCTIONS, ONEDNN_MAX_CPU_ISA), so that both sides run AVX2 kernels. Either way the
-run prints which case it measured.
+run prints which case it measured. The scripts' parsers refuse abbreviations of the option
+(`allow_abbrev=False`), since it is read here, before they parse.
 """
 
 import os
@@ -19,18 +20,23 @@ KEEP_PIN_HELP = "keep this machine's OPENBLAS_CORETYPE pin, and hold PyTorch to 
 AVX2_CORES = {"haswell", "zen"}  # OpenBLAS's names of the cores whose kernels use AVX2 and no AVX-512
 
 
-def settle_blas_kernels(argv: list[str] = sys.argv) -> str:
+def settle_blas_kernels(argv: list[str] = sys.argv, with_pytorch: bool = True) -> str:
     """Before NumPy or PyTorch is imported: remove the OpenBLAS pin, or with `--keep-blas-pin`
-    in `argv` keep it and pin PyTorch alike. Returns the line that says which."""
+    in `argv` keep it and pin PyTorch alike (a script `with_pytorch=False` times NumPy alone).
+    Returns the line that says which."""
     pinned = {name: os.environ[name] for name in PIN if name in os.environ}
+    choose = ("NumPy's OpenBLAS and PyTorch each pick theirs" if with_pytorch
+              else "NumPy's OpenBLAS picks its own")
     if not pinned:
-        return "BLAS kernels: NumPy's OpenBLAS and PyTorch each pick theirs for this processor"
+        return f"BLAS kernels: {choose} for this processor"
     settings = ", ".join(f"{name}={value}" for name, value in pinned.items())
     if KEEP_PIN not in argv:
         for name in pinned:
             del os.environ[name]
-        return (f"BLAS kernels: this machine's {settings} is removed for this run, so NumPy's OpenBLAS and "
-                f"PyTorch each pick theirs for this processor ({KEEP_PIN} keeps it)")
+        return (f"BLAS kernels: this machine's {settings} is removed for this run, so {choose} for this "
+                f"processor ({KEEP_PIN} keeps it)")
+    if not with_pytorch:
+        return f"BLAS kernels: {settings} kept"
     if pinned.get("OPENBLAS_CORETYPE", "").lower() not in AVX2_CORES:
         return (f"BLAS kernels: {settings} pins NumPy's OpenBLAS, and PyTorch is not held alike: "
                 "not like with like")

@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # time this checko
 
 from blas_note import KEEP_PIN, KEEP_PIN_HELP, settle_blas_kernels  # noqa: E402  (beside this file)
 
-BLAS_KERNELS = settle_blas_kernels()  # before NumPy loads its BLAS
+BLAS_KERNELS = settle_blas_kernels(with_pytorch=False)  # before NumPy loads its BLAS
 
 import numpy as np  # noqa: E402
 
@@ -66,7 +66,7 @@ def make_step(dtype: type) -> Callable[[], None]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument("--float64", action="store_true", help="the model in float64 instead of float32")

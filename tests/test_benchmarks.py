@@ -24,8 +24,11 @@ def blas_note():
 
 @pytest.fixture
 def environment(monkeypatch):
+    """The pin's and PyTorch's variables absent, and put back as they were after the test, even
+    those the code under test sets (set first, so that monkeypatch knows to remove them)."""
     for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", *TORCH_VARIABLES):
-        monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     return monkeypatch
 
 
@@ -52,6 +55,13 @@ def test_a_kept_avx2_pin_holds_pytorch_to_avx2_too(environment):
     assert "kept, and PyTorch held to AVX2" in line
 
 
+def test_a_script_without_pytorch_says_nothing_of_it(environment):
+    environment.setenv("OPENBLAS_CORETYPE", "Haswell")
+    assert "PyTorch" not in blas_note().settle_blas_kernels(["profile"], with_pytorch=False)
+    assert "OPENBLAS_CORETYPE" not in os.environ
+    assert "PyTorch" not in blas_note().settle_blas_kernels(["profile"], with_pytorch=False)
+
+
 def test_a_kept_pin_of_another_core_says_it_is_not_like_with_like(environment):
     environment.setenv("OPENBLAS_CORETYPE", "Sandybridge")
     line = blas_note().settle_blas_kernels(["bench", "--keep-blas-pin"])
@@ -70,6 +80,11 @@ def test_the_mlp_benchmark_runs_and_prints_its_table():
     assert result.returncode == 0, result.stderr
     assert "| tinygrad_opt, optim.Adam |" in result.stdout
     assert "BLAS kernels:" in result.stdout
+
+
+def test_an_abbreviated_keep_blas_pin_is_refused_not_ignored():
+    result = run("bench_mlp.py", "--keep", "--rounds", "1")
+    assert result.returncode == 2 and "unrecognized arguments: --keep" in result.stderr
 
 
 @pytest.mark.parametrize("args", [("--rounds", "0"), ("--block", "100000")])
