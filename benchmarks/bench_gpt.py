@@ -24,6 +24,8 @@ wall time. Without PyTorch the script says so and stops.
 
 BLAS kernels: a pin of NumPy's OpenBLAS to older kernels (OPENBLAS_CORETYPE) is removed for
 the run, or with --keep-blas-pin kept and matched on PyTorch's side: benchmarks/blas_note.py.
+The process keeps freed memory for the next step (memory.keep_freed_memory), as the demo does;
+both sides run in it.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ import numpy as np  # noqa: E402
 
 from tinygrad_opt import nn, no_grad, optim  # noqa: E402
 from tinygrad_opt.data import load_shakespeare, text_windows  # noqa: E402
+from tinygrad_opt.memory import keep_freed_memory  # noqa: E402
 from tinygrad_opt.text import CharTokenizer  # noqa: E402
 
 # ----------------------------------------------------------------- configuration
@@ -461,6 +464,7 @@ def main() -> None:
         print("PyTorch is not installed, so there is nothing to compare with: pip install torch")
         return
     torch.set_num_threads(1)
+    keep_freed_memory()  # as demos/shakespeare_gpt.py does; one process, so both sides alike
     train_data, _, vocab_size = shakespeare_ids()
     if args.train is not None:
         print(f"training both sides for {args.train} iterations as demos/shakespeare_gpt.py does "

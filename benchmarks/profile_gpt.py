@@ -9,10 +9,12 @@ arrays; the model's weights and the optimizer's state, allocated before, are not
 then runs the steps again under cProfile and prints the functions that took the most time
 of their own (`tottime`), as a share of the profiled total.
 
-    python benchmarks/profile_gpt.py [--steps 10] [--top 15] [--float64] [--keep-blas-pin]
+    python benchmarks/profile_gpt.py [--steps 10] [--top 15] [--float64] [--keep-blas-pin] [--malloc-as-is]
 
 A pin of NumPy's OpenBLAS to older kernels (OPENBLAS_CORETYPE) is removed for the run, as in
-the benchmarks beside PyTorch, unless --keep-blas-pin (benchmarks/blas_note.py).
+the benchmarks beside PyTorch, unless --keep-blas-pin (benchmarks/blas_note.py). The script
+calls `memory.keep_freed_memory()` first, as a training script should; --malloc-as-is leaves
+malloc as the process found it, to see what that costs (the page faults a step).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ BLAS_KERNELS = settle_blas_kernels(with_pytorch=False)  # before NumPy loads its
 import numpy as np  # noqa: E402
 
 from tinygrad_opt import nn, optim  # noqa: E402
+from tinygrad_opt.memory import keep_freed_memory  # noqa: E402
 
 VOCAB, BLOCK, LAYERS, HEADS, WIDTH, BATCH = 65, 64, 4, 4, 128, 12  # nanoGPT's shakespeare_char on a CPU
 
@@ -71,8 +74,13 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument("--float64", action="store_true", help="the model in float64 instead of float32")
     parser.add_argument(KEEP_PIN, action="store_true", help=KEEP_PIN_HELP)
+    parser.add_argument("--malloc-as-is", action="store_true",
+                        help="leave malloc as the process found it (no memory.keep_freed_memory())")
     args = parser.parse_args()
     print(BLAS_KERNELS)
+    kept = False if args.malloc_as_is else keep_freed_memory()
+    print("malloc: freed memory kept for the next step (memory.keep_freed_memory)" if kept else
+          "malloc: as the process found it")
     step = make_step(np.float64 if args.float64 else np.float32)
     step()  # the first step allocates the optimizer's state
     cpu, wall = [], []

@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a cl
 
 from tinygrad_opt import nn, no_grad, optim  # noqa: E402
 from tinygrad_opt.data import load_shakespeare, text_windows  # noqa: E402
+from tinygrad_opt.memory import keep_freed_memory  # noqa: E402
 from tinygrad_opt.text import CharTokenizer  # noqa: E402
 
 # ----------------------------------------------------------------- configuration
@@ -71,6 +72,7 @@ def main() -> None:
     parser.add_argument("--iters", type=int, help=f"training iterations (default {MAX_ITERS})")
     parser.add_argument("--out", default="out", help="folder for the checkpoint (default out)")
     args = parser.parse_args()
+    keep_freed_memory()  # each step frees its graph: keep that memory for the next step (memory.py says why)
     settings = dict(n_layer=N_LAYER, n_head=N_HEAD, n_embd=N_EMBD, block_size=BLOCK_SIZE,
                     batch_size=BATCH_SIZE, max_iters=MAX_ITERS, warmup_iters=WARMUP_ITERS,
                     eval_interval=EVAL_INTERVAL,

@@ -14,9 +14,6 @@ from tinygrad_opt.engine import (
     where,
 )
 from tinygrad_opt.gradcheck import GradcheckError, gradcheck
-from tinygrad_opt.memory import keep_freed_memory
-
-keep_freed_memory()  # each training step's freed memory is kept for the next: see tinygrad_opt/memory.py
 
 __all__ = [
     "GradcheckError",
