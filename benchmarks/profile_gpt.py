@@ -36,7 +36,7 @@ for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # time this checkout, not an installed copy
 
-from blas_note import KEEP_PIN, KEEP_PIN_HELP, settle_blas_kernels  # noqa: E402  (beside this file)
+from blas_note import KEEP_PIN, settle_blas_kernels  # noqa: E402  (beside this file)
 
 BLAS_KERNELS = settle_blas_kernels(with_pytorch=False)  # before NumPy loads its BLAS
 
@@ -73,7 +73,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument("--float64", action="store_true", help="the model in float64 instead of float32")
-    parser.add_argument(KEEP_PIN, action="store_true", help=KEEP_PIN_HELP)
+    parser.add_argument(KEEP_PIN, action="store_true", help="keep this machine's OPENBLAS_CORETYPE pin")
     parser.add_argument("--malloc-as-is", action="store_true",
                         help="leave malloc as the process found it (no memory.keep_freed_memory())")
     args = parser.parse_args()

@@ -62,6 +62,14 @@ def test_a_script_without_pytorch_says_nothing_of_it(environment):
     assert "PyTorch" not in blas_note().settle_blas_kernels(["profile"], with_pytorch=False)
 
 
+def test_a_kept_pin_without_pytorch_sets_none_of_its_variables(environment):
+    environment.setenv("OPENBLAS_CORETYPE", "Haswell")
+    line = blas_note().settle_blas_kernels(["profile", "--keep-blas-pin"], with_pytorch=False)
+    assert line.endswith("kept") and "PyTorch" not in line
+    assert os.environ["OPENBLAS_CORETYPE"] == "Haswell"
+    assert not any(name in os.environ for name in TORCH_VARIABLES)
+
+
 def test_a_kept_pin_of_another_core_says_it_is_not_like_with_like(environment):
     environment.setenv("OPENBLAS_CORETYPE", "Sandybridge")
     line = blas_note().settle_blas_kernels(["bench", "--keep-blas-pin"])

@@ -66,5 +66,7 @@ def test_another_c_library_is_left_alone(monkeypatch):
     monkeypatch.setattr(os, "confstr", no_glibc)  # as on musl
     monkeypatch.setattr(memory.ctypes, "CDLL", None)  # calling the C library would fail
     assert memory.keep_freed_memory() is False
-    monkeypatch.setattr(sys, "platform", "darwin")
+    monkeypatch.undo()
+    monkeypatch.setattr(sys, "platform", "darwin")  # with this system's own confstr
+    monkeypatch.setattr(memory.ctypes, "CDLL", None)
     assert memory.keep_freed_memory() is False

@@ -166,3 +166,16 @@ def test_a_causal_mask_hides_a_future_score_even_when_it_overflows():
     with np.errstate(over="ignore", invalid="ignore"):
         out = nn.scaled_dot_product_attention(Value(q), Value(k), Value(v), is_causal=True).data
     np.testing.assert_allclose(out[0, :2], [[0, 1], [1, 2]])  # row 0 sees key 0, row 1 averages keys 0, 1
+
+
+def test_the_gpts_attention_weights_hide_an_overflowing_future_score_too():
+    # the op-by-op path (attention dropout, `attention_weights`) masks as the fused op does
+    attention = nn.gpt.CausalSelfAttention(2, 1, 3, bias=False, seed=0).to(np.float32)
+    q = np.zeros((1, 1, 3, 2), np.float32)
+    k = np.zeros((1, 1, 3, 2), np.float32)
+    q[..., 0] = 1e20
+    k[0, 0, 2, 0] = 1e20
+    with np.errstate(over="ignore", invalid="ignore"):
+        weights = attention.weights(Value(q), Value(k)).data
+    assert weights.dtype == np.float32
+    np.testing.assert_allclose(weights[0, 0, :2], [[1, 0, 0], [0.5, 0.5, 0]])

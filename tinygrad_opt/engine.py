@@ -33,7 +33,7 @@ import contextvars
 import functools
 import math
 import operator
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -88,14 +88,14 @@ class Value:
         the Value method to use instead (`v.cos()`)."""
         return _numpy_ufunc(ufunc, method, inputs, kwargs)
 
-    def __init__(self, data: Any, _children: Sequence[Value] = (), _op: str = "", label: str = "") -> None:
+    def __init__(self, data: Any, _children: Iterable[Value] = (), _op: str = "", label: str = "") -> None:
         self._data = data if type(data) is float else _as_data(data)
         self.grad = _zeros(self._data)
         self.label = label
-        if _children:  # a node made by hand, micrograd's way
-            self._prev = _children
-        else:  # a leaf: a parameter, an input, a constant
+        if type(_children) is tuple and not _children:  # a leaf: a parameter, an input, a constant
             self._a, self._b, self._rest = None, None, ()
+        else:  # a node made by hand, micrograd's way (an empty list or set, or None, makes a leaf too)
+            self._prev = () if _children is None else _children
         self._op = _op
         self._rule: Callable | None = None  # the backward rule; see `_backward` and `operation`
         self._ctx: Any = None
@@ -150,14 +150,15 @@ class Value:
         return (self._a, self._b, *self._rest)
 
     @_prev.setter
-    def _prev(self, children: Sequence[Value]) -> None:  # micrograd's `out._prev = set(...)` too
+    def _prev(self, children: Iterable[Value]) -> None:  # micrograd's `out._prev = set(...)` too
+        problem = ("Value's second argument is _children (assigned later: `_prev`), the Values an "
+                   "operation read, as a tuple, list or set (micrograd's order); got {!r:.60}. To name "
+                   "a Value, write label=...")
+        if isinstance(children, Value) or not isinstance(children, Iterable):  # not a Value's elements
+            raise TypeError(problem.format(children))
         children = tuple(children)
-        for child in children:
-            if not isinstance(child, Value):
-                raise TypeError(
-                    f"Value's second argument is _children, the Values an operation read (micrograd's "
-                    f"order); got {children!r:.60}. To name a Value, write label=..."
-                )
+        if not all(isinstance(child, Value) for child in children):
+            raise TypeError(problem.format(children))
         self._a, self._b, self._rest = _split_inputs(*children)
 
     def _accumulate(self, grad: Any) -> None:
@@ -939,8 +940,9 @@ def topological_order(root: Value) -> list[Value]:
             stack.append(b)
             continue
         if node._rest:  # an operation of three or more inputs: go on where the last visit stopped
-            inputs = rest_to_visit.setdefault(node, iter(node._rest))
-            unseen = next((v for v in inputs if v not in seen), None)
+            if node not in rest_to_visit:
+                rest_to_visit[node] = iter(node._rest)
+            unseen = next((v for v in rest_to_visit[node] if v not in seen), None)
             if unseen is not None:
                 seen.add(unseen)
                 stack.append(unseen)

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_opt.engine import Value, check_count, no_grad
+from tinygrad_opt.engine import Value, check_count, no_grad, where
 from tinygrad_opt.nn import init
 from tinygrad_opt.nn.layers import Linear, gelu
 from tinygrad_opt.nn.module import Module
@@ -41,8 +41,8 @@ class CausalSelfAttention(Module):
         self.attn_dropout = Dropout(dropout, seed=rng)
         self.resid_dropout = Dropout(dropout, seed=rng)
         self.n_head = n_head
-        # -inf above the diagonal: added to the scores, it gives those positions weight exp(-inf) = 0
-        self._mask = np.triu(np.full((block_size, block_size), -np.inf), k=1)
+        # True above the diagonal: the later positions, whose scores become -inf, weight exp(-inf) = 0
+        self._future = np.triu(np.ones((block_size, block_size), dtype=bool), k=1)
 
     def forward(self, x: Value) -> Value:
         B, T, C = x.shape
@@ -71,7 +71,9 @@ class CausalSelfAttention(Module):
         """
         T, hs = q.shape[-2:]
         scores = (q @ k.transpose(0, 1, 3, 2)) * (1.0 / math.sqrt(hs))  # (B, nh, T, T)
-        scores = scores + self._mask[:T, :T].astype(q.dtype)  # causal: no peeking at later positions
+        # causal: no peeking at later positions. Written, not added: -inf added to a score that
+        # overflowed to inf would be nan, and the whole row with it.
+        scores = where(self._future[:T, :T], -math.inf, scores)
         return scores.softmax(axis=-1)  # each row sums to 1
 
     def attend(self, x: Value) -> tuple[Value, Value]:

@@ -104,7 +104,7 @@ def scaled_dot_product_attention(q: Value, k: Value, v: Value, is_causal: bool =
                          f"got {q.shape}, {k.shape}, {v.shape}")
     scale = 1 / math.sqrt(q.shape[-1])
     scores = (q.data @ np.swapaxes(k.data, -1, -2)) * scale  # (..., T, T)
-    if is_causal:  # no peeking ahead: -inf above the diagonal, written in place (np.where is 3x slower)
+    if is_causal:  # no peeking ahead: -inf above the diagonal, in place (np.where took 2.5 times as long)
         np.copyto(scores, -np.inf, where=np.triu(np.ones(scores.shape[-2:], bool), k=1))
     weights = np.exp(scores - scores.max(axis=-1, keepdims=True))
     weights /= weights.sum(axis=-1, keepdims=True)  # each row sums to 1
