@@ -15,6 +15,11 @@ SKIPPING_TESTS = {
                             "    pytest.skip('no frobnicator here')\n",
     "test_module_skip.py": "import pytest\n\npytest.importorskip('a_module_that_is_not_installed')\n\n"
                            "def test_never_runs():\n    pass\n",
+    "test_marker_skip.py": "import pytest\n\n@pytest.mark.skipif(True, reason='not on this C library')\n"
+                           "def test_needs_glibc():\n    pass\n",
+    "test_fixture_skip.py": "import pytest\n\n@pytest.fixture\ndef browser():\n"
+                            "    pytest.skip('no Chromium on this machine')\n\n"
+                            "def test_page(browser):\n    pass\n",
     "test_passes.py": "def test_passes():\n    assert 1 + 1 == 2\n",
 }
 
@@ -38,12 +43,16 @@ def folder(tmp_path: Path) -> Path:
 def test_skips_are_listed_with_their_reason_outside_ci(folder):
     result = run_pytest(folder, None)
     assert result.returncode == 0, result.stdout
-    assert "1 passed, 2 skipped" in result.stdout
-    assert "no frobnicator here" in result.stdout and "a_module_that_is_not_installed" in result.stdout
+    assert "1 passed, 4 skipped" in result.stdout
+    for reason in ("no frobnicator here", "a_module_that_is_not_installed", "not on this C library",
+                   "no Chromium on this machine"):
+        assert reason in result.stdout
 
 
 @pytest.mark.parametrize(("skipping", "reason"), [("test_runtime_skip.py", "no frobnicator here"),
-                                                  ("test_module_skip.py", "a_module_that_is_not_installed")])
+                                                  ("test_module_skip.py", "a_module_that_is_not_installed"),
+                                                  ("test_marker_skip.py", "not on this C library"),
+                                                  ("test_fixture_skip.py", "no Chromium on this machine")])
 def test_under_ci_a_skip_fails_naming_what_is_missing(folder, skipping, reason):
     for name in SKIPPING_TESTS:
         if name not in (skipping, "test_passes.py"):
